@@ -1,0 +1,100 @@
+//! Settings every service shares. Each service's `Config` is a clap parser that flattens these
+//! groups, so every setting is a flag, an environment variable and a default at once, and
+//! `--help` documents all three. The variable names are the same for a local run and in
+//! `docker-compose.yml` (a test checks that).
+
+use clap::{Args, ValueEnum};
+
+/// Kafka bootstrap servers of the local stack (`scripts/stack start`).
+pub const DEFAULT_KAFKA_BROKERS: &str = "127.0.0.1:9092";
+/// The topic readings travel on, from ingest to saver.
+pub const DEFAULT_KAFKA_TOPIC: &str = "temperatures";
+/// Where the saver sends records it cannot store.
+pub const DEFAULT_DLQ_TOPIC: &str = "temperatures.dlq";
+/// The database of the local stack (`scripts/stack start`). A development-only password.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://sensorpipe:sensorpipe@127.0.0.1:5432/cloud_db";
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event, for people at a terminal.
+    Text,
+    /// One JSON object per event, for log collectors.
+    Json,
+}
+
+/// Logging settings.
+#[derive(Debug, Clone, Args)]
+pub struct TelemetryArgs {
+    /// Log line format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Which events to log, as a tracing filter: `info`, `debug`, `ingest=debug,info`, ...
+    #[arg(long, env = "RUST_LOG", default_value = "info")]
+    pub log_filter: String,
+}
+
+/// Where Kafka is and which topic carries the readings.
+#[derive(Debug, Clone, Args)]
+pub struct KafkaArgs {
+    /// Kafka bootstrap servers, comma separated `host:port`.
+    #[arg(long, env = "KAFKA_BROKERS", default_value = DEFAULT_KAFKA_BROKERS)]
+    pub kafka_brokers: String,
+    /// Topic of the readings (key: sensor id, value: protobuf `sensorpipe.v1.ReadingRecord`).
+    #[arg(long, env = "KAFKA_TOPIC", default_value = DEFAULT_KAFKA_TOPIC)]
+    pub kafka_topic: String,
+}
+
+/// Where PostgreSQL is.
+#[derive(Clone, Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL connection URL: `postgres://user:password@host:port/database`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true, hide_default_value = true)]
+    pub database_url: String,
+}
+
+/// Never print the password, not even in a `{:?}` of the whole config.
+impl std::fmt::Debug for DatabaseArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseArgs")
+            .field("database_url", &redact_password(&self.database_url))
+            .finish()
+    }
+}
+
+/// `postgres://user:secret@host/db` becomes `postgres://user:***@host/db`, for logs and errors.
+pub fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((credentials, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match credentials.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_only_the_password() {
+        assert_eq!(
+            redact_password("postgres://u:p@w@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact_password("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_password("not a url"), "not a url");
+    }
+
+    #[test]
+    fn database_args_debug_hides_the_password() {
+        let args = DatabaseArgs {
+            database_url: "postgres://u:secret@h/db".into(),
+        };
+        assert!(!format!("{args:?}").contains("secret"));
+    }
+}

@@ -1,0 +1,68 @@
+//! What every gRPC port serves besides its own service: `grpc.health.v1` and reflection (v1 and
+//! v1alpha, so old and new grpcurl both work), and the server loop with graceful shutdown.
+
+use std::{future::Future, net::SocketAddr};
+
+use tokio::net::TcpListener;
+use tonic::{
+    service::{Routes, RoutesBuilder},
+    transport::Server,
+};
+use tonic_health::server::HealthReporter;
+
+use crate::proto::FILE_DESCRIPTOR_SET;
+
+/// Why a gRPC server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot build the reflection service: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("gRPC server failed: {0}")]
+    Serve(#[from] tonic::transport::Error),
+}
+
+/// Health and reflection, ready for the service's own services to be added. The reporter says
+/// `SERVING` for the whole server (the empty service name) until the caller changes it.
+pub async fn standard_routes() -> Result<(RoutesBuilder, HealthReporter), Error> {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let mut routes = Routes::builder();
+    routes
+        .add_service(health_service)
+        .add_service(reflection().build_v1()?)
+        .add_service(reflection().build_v1alpha()?);
+    health
+        .set_service_status("", tonic_health::ServingStatus::Serving)
+        .await;
+    Ok((routes, health))
+}
+
+/// Binds first, so a caller that asked for port 0 learns the real port before serving.
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, Error> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| Error::Bind { addr, source })
+}
+
+/// Serves `routes` on `listener` until `shutdown` resolves, then lets in-flight calls finish.
+pub async fn serve(
+    listener: TcpListener,
+    routes: Routes,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), Error> {
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    Server::builder()
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await?;
+    Ok(())
+}

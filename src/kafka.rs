@@ -1,0 +1,99 @@
+//! Kafka in one place: how producers and consumers are configured, how a reading becomes a record
+//! (key = sensor id, value = protobuf `ReadingRecord`), and topic creation.
+
+use std::time::Duration;
+
+use prost::Message;
+use rdkafka::{
+    ClientConfig,
+    admin::{AdminClient, AdminOptions, NewTopic, TopicReplication},
+    client::DefaultClientContext,
+    consumer::StreamConsumer,
+    error::{KafkaError, RDKafkaErrorCode},
+    producer::{FutureProducer, FutureRecord, future_producer::Delivery},
+};
+
+use crate::proto::v1::ReadingRecord;
+
+/// A record that reached Kafka only from librdkafka's point of view is not enough: the settings
+/// below make a delivery report mean "every in-sync replica has it, exactly once".
+pub fn producer_config(brokers: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", brokers)
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("compression.type", "lz4")
+        // Small, so an ack waits little; large enough to fill batches at high rates.
+        .set("linger.ms", "5");
+    config
+}
+
+/// A producer with [`producer_config`].
+pub fn create_producer(brokers: &str) -> Result<FutureProducer, KafkaError> {
+    producer_config(brokers).create()
+}
+
+/// Offsets are stored by hand only after the rows they cover are committed to the database
+/// (`enable.auto.offset.store=false`); auto-commit then only sends what was stored.
+pub fn consumer_config(brokers: &str, group_id: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", brokers)
+        .set("group.id", group_id)
+        .set("enable.auto.commit", "true")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("isolation.level", "read_committed");
+    config
+}
+
+/// A consumer with [`consumer_config`]; it still has to `subscribe`.
+pub fn create_consumer(brokers: &str, group_id: &str) -> Result<StreamConsumer, KafkaError> {
+    consumer_config(brokers, group_id).create()
+}
+
+/// The record value: the protobuf encoding of `ReadingRecord`.
+pub fn encode_record(record: &ReadingRecord) -> Vec<u8> {
+    record.encode_to_vec()
+}
+
+/// Parses a record value; a failure means the record is poison (it goes to the dead-letter topic).
+pub fn decode_record(value: &[u8]) -> Result<ReadingRecord, prost::DecodeError> {
+    ReadingRecord::decode(value)
+}
+
+/// Publishes one record keyed by its sensor id and waits for the broker's confirmation.
+/// `queue_timeout` bounds the wait for room in the producer's queue, not the delivery itself.
+pub async fn publish(
+    producer: &FutureProducer,
+    topic: &str,
+    record: &ReadingRecord,
+    queue_timeout: Duration,
+) -> Result<Delivery, KafkaError> {
+    let value = encode_record(record);
+    let message = FutureRecord::to(topic)
+        .key(record.sensor_id.as_str())
+        .payload(&value);
+    producer
+        .send(message, queue_timeout)
+        .await
+        .map_err(|(error, _message)| error)
+}
+
+/// Creates a topic (replication factor 1, as on the local one-node broker); an existing topic is
+/// fine. The broker has topic auto-creation off, so every topic is made on purpose.
+pub async fn create_topic(brokers: &str, name: &str, partitions: i32) -> Result<(), KafkaError> {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()?;
+    let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    for result in admin.create_topics([&topic], &options).await? {
+        match result {
+            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((_, code)) => return Err(KafkaError::AdminOp(code)),
+        }
+    }
+    Ok(())
+}

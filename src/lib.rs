@@ -1,0 +1,29 @@
+//! Shared code of the sensorpipe services.
+//!
+//! # Layout
+//! - [`proto`]: the generated Protobuf contract (`sensorpipe.v1`) and its descriptor set.
+//! - [`config`]: settings every service shares (telemetry, Kafka, database), read from flags and
+//!   the same environment variables locally and in `docker-compose.yml`.
+//! - [`telemetry`]: tracing set-up, text or JSON logs.
+//! - [`shutdown`]: SIGINT/SIGTERM as a future, and a grace period for draining.
+//! - [`grpc`] (feature `grpc`): health and reflection services for every gRPC port.
+//! - [`kafka`] (feature `kafka`): producer/consumer builders and the record encoding.
+//! - [`db`] (feature `db`): the `measurements` schema, connection pool and embedded migrations.
+//! - [`testing`] (feature `testing`): unique topics, groups and databases for tests against the
+//!   real local stack.
+#![deny(rust_2018_idioms)]
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod proto;
+pub mod shutdown;
+pub mod telemetry;
+
+#[cfg(feature = "db")]
+pub mod db;
+#[cfg(feature = "grpc")]
+pub mod grpc;
+#[cfg(feature = "kafka")]
+pub mod kafka;
+#[cfg(feature = "testing")]
+pub mod testing;
