@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# stack/test_stack.sh: end-to-end test of scripts/stack with the real Kafka and PostgreSQL.
+#
+# Runs the stack in a throwaway STACK_DIR (mktemp) on its own ports, so a stack already running on
+# the default ports is left alone (the test checks that too). Asserts: a port conflict is refused
+# before anything starts; start works and both parts are ready (topics with the right partition
+# counts; psql reaches cloud_db over 127.0.0.1 with the password); a second start changes nothing;
+# status and env; stop leaves no process behind; stop is harmless when nothing runs.
+# Prints PASS/FAIL lines and exits non-zero on any failure. Always cleans up.
+#
+# Environment (default):
+#   TEST_KAFKA_PORT 19092, TEST_KAFKA_CONTROLLER_PORT 19093, TEST_PG_PORT 15432, TEST_PARTITIONS 5
+#   KAFKA_LIB_DIR       jar cache to reuse (<repo>/.stack/kafka/lib)
+#   SENSORPIPE_MIGRATE  passed on to scripts/stack (its default when unset)
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+STACK=$REPO/scripts/stack
+export KAFKA_PORT=${TEST_KAFKA_PORT:-19092}
+export KAFKA_CONTROLLER_PORT=${TEST_KAFKA_CONTROLLER_PORT:-19093}
+export PG_PORT=${TEST_PG_PORT:-15432}
+export KAFKA_PARTITIONS=${TEST_PARTITIONS:-5}   # not the default 6: proves the setting is honoured
+export KAFKA_LIB_DIR=${KAFKA_LIB_DIR:-$REPO/.stack/kafka/lib}
+STACK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/sensorpipe-stack-test.XXXXXX")
+export STACK_DIR
+DEFAULT_PORTS=(9092 9093 5432)
+OUT=$STACK_DIR.out   # output of the last scripts/stack call (outside STACK_DIR: survives its removal)
+
+failures=0
+LISTENER_PID=""
+pass() { echo "PASS: $*"; }
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
+fatal() { fail "$*"; echo "---- last output of scripts/stack"; cat "$OUT" 2>/dev/null || true; exit 1; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+port_closed() { ! port_open "$1"; }
+now_ms() { date +%s%3N; }
+since() { awk -v a="$1" -v b="$(now_ms)" 'BEGIN { printf "%.1fs", (b - a) / 1000 }'; }
+
+our_pids() {   # processes whose command line or working directory is inside our STACK_DIR
+  local p cmd cwd
+  for p in /proc/[0-9]*; do
+    cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue   # 2> first: the process may be gone
+    cwd=$(readlink "$p/cwd" 2>/dev/null || true)
+    # postgres children rewrite their command line, but keep the data folder as working directory
+    if [[ $cmd == *"$STACK_DIR"* || $cwd == "$STACK_DIR"/* ]]; then echo "${p#/proc/}"; fi
+  done
+}
+
+other_pids() {   # brokers and postmasters running before the test: they must survive it untouched
+  pgrep -f 'kafka\.Kafka ' || true
+  # postmasters only: backends come and go with their clients
+  ps -eo pid=,ppid=,comm= | awk '$3 == "postgres" { pm[$1] = $2 } END { for (p in pm) if (!(pm[p] in pm)) print p }'
+}
+
+cleanup() {
+  local rc=$? pid
+  [[ -n $LISTENER_PID ]] && kill "$LISTENER_PID" 2>/dev/null
+  "$STACK" stop >/dev/null 2>&1 || true
+  for pid in $(our_pids); do kill -KILL "$pid" 2>/dev/null || true; done
+  rm -rf "$STACK_DIR" "$OUT"
+  ((failures == 0 && rc == 0)) && echo "ALL PASSED" || echo "FAILED ($failures failed checks, exit $rc)"
+  ((rc != 0)) || ((failures == 0)) || rc=1
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+stack() { "$STACK" "$@" >"$OUT" 2>&1; }   # run scripts/stack, keep its output in $OUT
+
+newest_pg_tool() {
+  local d
+  for d in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -rV); do
+    [[ -x $d/$1 ]] && { echo "$d/$1"; return 0; }
+  done
+  command -v "$1"
+}
+
+kafka_partitions() {   # topic -> partition count, asked from the broker itself
+  java -Xmx256m -XX:TieredStopAtLevel=1 -Dlog4j2.configurationFile="$REPO/stack/kafka/tools-log4j2.yaml" \
+    -cp "$KAFKA_LIB_DIR/*" org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" \
+    --describe --exclude-internal 2>/dev/null |
+    awk '$1 == "Topic:" { for (i = 1; i < NF; i++) if ($i == "PartitionCount:") print $2 "=" $(i + 1) }' | sort
+}
+
+listens_only_on_loopback() {   # every listener of the port is bound to 127.0.0.1
+  local addrs
+  addrs=$(ss -ltnH "sport = :$1" | awk '{ print $4 }')
+  [[ -n $addrs ]] && ! grep -qv -e '^127\.0\.0\.1:' -e '^\[::ffff:127\.0\.0\.1\]:' <<<"$addrs"
+}
+
+kafka_pid() { cat "$STACK_DIR/kafka/kafka.pid" 2>/dev/null; }
+pg_pid() { head -n 1 "$STACK_DIR/postgres/data/postmaster.pid" 2>/dev/null; }
+cluster_id() { sed -n 's/^cluster.id=//p' "$STACK_DIR/kafka/data/meta.properties" 2>/dev/null; }
+PSQL=$(newest_pg_tool psql || true)
+db() { PGCONNECT_TIMEOUT=5 "$PSQL" -X -tA "postgres://sensorpipe:sensorpipe@127.0.0.1:$PG_PORT/cloud_db" -c "$1"; }
+wrong_password_refused() {
+  ! PGCONNECT_TIMEOUT=5 "$PSQL" -X -tA "postgres://sensorpipe:wrong@127.0.0.1:$PG_PORT/cloud_db" -c 'SELECT 1' >/dev/null 2>&1
+}
+no_reinit_output() { ! grep -qE 'initdb|formatting|started pid' "$OUT"; }
+env_evals_right() {
+  local KAFKA_BROKERS DATABASE_URL
+  eval "$("$STACK" env)"
+  [[ $KAFKA_BROKERS == "127.0.0.1:$KAFKA_PORT" &&
+     $DATABASE_URL == "postgres://sensorpipe:sensorpipe@127.0.0.1:$PG_PORT/cloud_db" ]]
+}
+
+echo "test_stack: STACK_DIR=$STACK_DIR ports $KAFKA_PORT/$KAFKA_CONTROLLER_PORT/$PG_PORT, jars $KAFKA_LIB_DIR"
+for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$PG_PORT"; do
+  port_open "$p" && fatal "test port $p is already in use: set TEST_KAFKA_PORT / TEST_KAFKA_CONTROLLER_PORT / TEST_PG_PORT"
+done
+others_before=$(other_pids)
+default_ports_before=$(for p in "${DEFAULT_PORTS[@]}"; do port_open "$p" && echo "$p:open" || echo "$p:closed"; done)
+
+# ---- a taken port is refused before anything is launched
+if command -v python3 >/dev/null; then
+  python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(120)' "$KAFKA_CONTROLLER_PORT" &
+  LISTENER_PID=$!
+  for _ in $(seq 50); do port_open "$KAFKA_CONTROLLER_PORT" && break; sleep 0.1; done
+  if stack start; then fail "start refuses a taken port (it exited 0)"
+  else check "start refuses taken port $KAFKA_CONTROLLER_PORT, naming KAFKA_CONTROLLER_PORT" grep -q "port $KAFKA_CONTROLLER_PORT.*KAFKA_CONTROLLER_PORT" "$OUT"
+  fi
+  check "nothing was launched after the port conflict" test -z "$(our_pids)"
+  kill "$LISTENER_PID"; wait "$LISTENER_PID" 2>/dev/null || true; LISTENER_PID=""
+else
+  echo "SKIP: port-conflict check (no python3 to hold a port)"
+fi
+
+# ---- cold start
+t0=$(now_ms)
+stack start || fatal "first start exited non-zero"
+pass "first start exits 0 ($(since "$t0"))"
+check "kafka.log and postgres.log are in STACK_DIR/logs" test -s "$STACK_DIR/logs/kafka.log" -a -s "$STACK_DIR/logs/postgres.log"
+check "Kafka logged 'Kafka Server started'" grep -q 'Kafka Server started' "$STACK_DIR/logs/kafka.log"
+topics=$(kafka_partitions)
+check "topics temperatures=$KAFKA_PARTITIONS and temperatures.dlq=3 partitions (got: ${topics//$'\n'/ })" \
+  test "$topics" == "$(printf 'temperatures.dlq=3\ntemperatures=%s' "$KAFKA_PARTITIONS")"
+check "Kafka listens on 127.0.0.1 only" listens_only_on_loopback "$KAFKA_PORT"
+check "PostgreSQL listens on 127.0.0.1 only" listens_only_on_loopback "$PG_PORT"
+check "psql over 127.0.0.1 with the password: cloud_db as superuser sensorpipe" \
+  test "$(db "SELECT current_database() || ',' || current_user || ',' || (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)")" == "cloud_db,sensorpipe,true"
+check "a wrong password is refused (scram-sha-256, not trust)" wrong_password_refused
+check "unix socket inside STACK_DIR/postgres, none in /var/run/postgresql" \
+  test -S "$STACK_DIR/postgres/.s.PGSQL.$PG_PORT" -a ! -e "/var/run/postgresql/.s.PGSQL.$PG_PORT"
+if [[ ${SENSORPIPE_MIGRATE-unset} == unset ]]; then   # the default migrate command: the schema is there
+  check "migrations applied (table measurements exists)" test "$(db "SELECT to_regclass('measurements') IS NOT NULL")" == t
+fi
+
+# ---- second start while running: nothing changes
+k_pid=$(kafka_pid) p_pid=$(pg_pid) cid=$(cluster_id)
+sysid=$(db "SELECT system_identifier FROM pg_control_system()")
+meta_mtime=$(stat -c %Y.%N "$STACK_DIR/kafka/data/meta.properties")
+t0=$(now_ms)
+if stack start; then pass "second start exits 0 ($(since "$t0"))"; else fail "second start exits 0"; cat "$OUT"; fi
+check "second start reports both as already running" test "$(grep -c 'already running' "$OUT")" -eq 2
+check "second start: same Kafka pid ($k_pid)" test "$(kafka_pid)" == "$k_pid"
+check "second start: same PostgreSQL pid ($p_pid)" test "$(pg_pid)" == "$p_pid"
+check "second start: same Kafka cluster id ($cid), storage not reformatted" \
+  test "$(cluster_id)" == "$cid" -a "$(stat -c %Y.%N "$STACK_DIR/kafka/data/meta.properties")" == "$meta_mtime"
+check "second start: no re-initdb (same system identifier $sysid)" \
+  test "$(db "SELECT system_identifier FROM pg_control_system()")" == "$sysid"
+check "second start printed no initdb/format/launch" no_reinit_output
+
+# ---- status and env
+if stack status; then pass "status exits 0 while running"; else fail "status exits 0 while running"; cat "$OUT"; fi
+check "status names kafka as running" grep -qE '^kafka +running' "$OUT"
+check "status names postgres as running" grep -qE '^postgres +running' "$OUT"
+check "status lists topic temperatures" grep -q "topic temperatures: $KAFKA_PARTITIONS partitions" "$OUT"
+check "env prints KAFKA_BROKERS and DATABASE_URL for eval" env_evals_right
+
+# ---- stop
+t0=$(now_ms)
+if stack stop; then pass "stop exits 0 ($(since "$t0"))"; else fail "stop exits 0"; cat "$OUT"; fi
+left=$(our_pids | tr '\n' ' ')
+check "no process left that mentions STACK_DIR${left:+ (left: $left)}" test -z "$left"
+for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$PG_PORT"; do
+  check "port $p closed after stop" port_closed "$p"
+done
+if stack status; then fail "status exits non-zero after stop"; else pass "status exits non-zero after stop"; fi
+if stack stop; then pass "stop when nothing runs exits 0"; else fail "stop when nothing runs exits 0"; cat "$OUT"; fi
+
+# ---- a stack on the default ports (if any) was not disturbed
+default_ports_after=$(for p in "${DEFAULT_PORTS[@]}"; do port_open "$p" && echo "$p:open" || echo "$p:closed"; done)
+check "default ports unchanged (${default_ports_after//$'\n'/ })" test "$default_ports_after" == "$default_ports_before"
+gone=""
+for pid in $others_before; do kill -0 "$pid" 2>/dev/null || gone+=" $pid"; done
+check "java/postgres processes that were running before are still running${gone:+ (gone:$gone)}" test -z "$gone"
