@@ -1,2 +1,5 @@
-//! Nothing but tests: see `tests/`. They sit in their own crate because the root package cannot
-//! depend on the services that depend on it.
+//! Tests across services, and the static checks of `docker-compose.yml` and `envoy.yaml`: see
+//! `tests/`. They sit in their own crate because the root package cannot depend on the services
+//! that depend on it. This library holds what those tests share.
+
+pub mod static_check;

@@ -1,0 +1,48 @@
+# syntax=docker/dockerfile:1
+# One image for all four sensorpipe services (generator, ingest, saver, admin): docker-compose.yml
+# picks the binary with each service's `command`. Build: docker compose build (or docker build .).
+
+# ---- build: the whole workspace, release, the four binaries only ------------------------------
+FROM rust:1.95-bookworm AS build
+
+# rdkafka builds its bundled librdkafka with gcc/make and links zlib; protox compiles proto/ in
+# pure Rust, so no protoc; diesel-async is pure Rust, so no libpq.
+# Unpinned on purpose (DL3008): the base image tag already fixes the Debian release, and pinned
+# Debian versions vanish from the mirrors with every security update.
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends build-essential pkg-config zlib1g-dev \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /src
+# The whole workspace (.dockerignore drops target/, .stack/, .git/ ...): Cargo needs every member's
+# manifest, and copying all of it stays right when a crate or a folder is added.
+COPY . .
+
+# Cache mounts keep the registry and target/ between builds (BuildKit, the default builder), so a
+# rebuild after a code change recompiles only our crates. target/ lives in the cache, so the
+# binaries are copied out in the same step. --locked: build exactly the committed Cargo.lock.
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/usr/local/cargo/git \
+    --mount=type=cache,target=/src/target \
+    cargo build --release --locked -p generator -p ingest -p saver -p admin \
+ && mkdir -p /out \
+ && for bin in generator ingest saver admin; do cp "target/release/$bin" /out/; done
+
+# ---- runtime: small Debian, no compiler, not root ---------------------------------------------
+FROM debian:bookworm-slim
+
+# ca-certificates for TLS endpoints if one is configured; zlib is what librdkafka links against.
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates zlib1g \
+ && rm -rf /var/lib/apt/lists/*
+
+RUN useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin sensorpipe
+
+COPY --from=build /out/generator /out/ingest /out/saver /out/admin /usr/local/bin/
+
+USER 10001:10001
+# ingest 50051, admin 50052, saver 50053 (health/metrics); generator listens on nothing.
+EXPOSE 50051 50052 50053
+# No CMD on purpose: each compose service names its binary, e.g. `command: ["ingest"]`.

@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+"""Offline check of envoy.yaml (no envoy binary needed).
+
+Usage: validate_envoy.py [PATH]   (default: envoy.yaml)
+Prints `OK PATH: ...` and exits 0, or prints `INVALID PATH: reason` and exits 1.
+
+Two layers:
+1. Schema: the YAML is parsed into Envoy's v3 `Bootstrap` message with the Python classes generated
+   from envoyproxy/data-plane-api (PyPI `envoy-data-plane`). That rejects unknown fields (also inside
+   typed_config / typed_per_filter_config), wrong types, bad enum values and unknown "@type"s. The
+   module of every "@type" in the file is imported first, so its message is registered for `Any`.
+2. What Envoy checks only at load time, plus what sensorpipe needs from this proxy: unique names,
+   routes to defined clusters, the gRPC-Web filter before the router (router last), a CORS policy
+   that lets browsers send gRPC-Web and read grpc-status/grpc-message, no route timeout (server
+   streaming), and an upstream that is the admin service's port over HTTP/2 (h2c).
+
+Not checked: protoc-gen-validate rules and runtime facts (e.g. whether the port can be bound).
+"""
+import importlib
+import sys
+
+import yaml
+
+TYPE_URL_PREFIX = "type.googleapis.com/"
+HCM_NAME = "envoy.filters.network.http_connection_manager"
+GRPC_WEB_FILTER = "envoy.filters.http.grpc_web"
+CORS_FILTER = "envoy.filters.http.cors"
+ROUTER_FILTER = "envoy.filters.http.router"
+H2_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+ADMIN_PORT = 50052  # ADMIN_LISTEN_ADDR's port: the only upstream this proxy serves
+LISTENER_PORT = 8080  # published by docker-compose.yml
+# What a gRPC-Web browser client sends and must be able to read back.
+REQUIRED_ALLOW_HEADERS = {"content-type", "x-grpc-web", "x-user-agent", "grpc-timeout"}
+REQUIRED_EXPOSE_HEADERS = {"grpc-status", "grpc-message"}
+
+
+class Invalid(Exception):
+    pass
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate mapping keys instead of silently keeping the last one."""
+
+
+def _construct_mapping(loader, node, deep=False):
+    seen = set()
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor`, resolved by PyYAML
+            continue
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise Invalid(f"duplicate key {key!r} at line {key_node.start_mark.line + 1}")
+        seen.add(key)
+    return loader.construct_mapping(node, deep)
+
+
+UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
+)
+
+
+def walk(node):
+    """Yield every dict inside a parsed YAML/JSON tree."""
+    if isinstance(node, dict):
+        yield node
+        for v in node.values():
+            yield from walk(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from walk(v)
+
+
+def register_types(data):
+    """Import the envoy_data_plane module of every "@type", so `Any` can unpack it."""
+    for node in walk(data):
+        url = node.get("@type")
+        if url is None:
+            continue
+        if not isinstance(url, str) or not url.startswith(TYPE_URL_PREFIX):
+            raise Invalid(f"@type {url!r} does not start with {TYPE_URL_PREFIX}")
+        package = url[len(TYPE_URL_PREFIX):].rpartition(".")[0]
+        try:
+            importlib.import_module("envoy_data_plane." + package)
+        except ImportError:
+            raise Invalid(f"unknown @type {url} (no proto package {package})") from None
+
+
+def parse_bootstrap(data):
+    from envoy_data_plane.envoy.config.bootstrap.v3 import Bootstrap
+
+    try:
+        return Bootstrap.from_dict(data)
+    except Exception as e:  # unknown field, wrong type, bad enum, unregistered @type
+        raise Invalid(f"{type(e).__name__}: {e}") from None
+
+
+def header_set(csv):
+    return {h.strip().lower() for h in (csv or "").split(",") if h.strip()}
+
+
+def unique_names(items, what):
+    names = [i.get("name") for i in items]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise Invalid(f"duplicate {what} name(s) {dup}")
+    return set(names)
+
+
+def check_cors_policy(policy, where):
+    if not policy.get("allowOriginStringMatch"):
+        raise Invalid(f"CORS policy of {where} allows no origin")
+    missing = REQUIRED_ALLOW_HEADERS - header_set(policy.get("allowHeaders"))
+    if missing:
+        raise Invalid(f"CORS policy of {where} does not allow header(s) {sorted(missing)}")
+    missing = REQUIRED_EXPOSE_HEADERS - header_set(policy.get("exposeHeaders"))
+    if missing:
+        raise Invalid(f"CORS policy of {where} does not expose header(s) {sorted(missing)}")
+
+
+def check_http_filters(hcm, where):
+    names = [f.get("name") for f in hcm.get("httpFilters", [])]
+    if not names or names[-1] != ROUTER_FILTER:
+        raise Invalid(f"{where}: {ROUTER_FILTER} must be the last HTTP filter (have {names})")
+    if GRPC_WEB_FILTER not in names:
+        raise Invalid(f"{where}: no {GRPC_WEB_FILTER} filter (have {names})")
+    if CORS_FILTER not in names:
+        raise Invalid(f"{where}: no {CORS_FILTER} filter (have {names})")
+
+
+def check_routes(hcm, where, clusters):
+    """Return the clusters the routes use; check CORS policies and streaming timeouts."""
+    route_config = hcm.get("routeConfig")
+    if route_config is None:
+        raise Invalid(f"{where}: no static route_config (RDS is not used here)")
+    routed, has_cors = set(), False
+    for vhost in route_config.get("virtualHosts", []):
+        vwhere = f"virtual host {vhost.get('name')!r}"
+        scopes = [(vwhere, vhost)] + [
+            (f"{vwhere} route {i}", r) for i, r in enumerate(vhost.get("routes", []))
+        ]
+        for swhere, scope in scopes:
+            policy = scope.get("typedPerFilterConfig", {}).get(CORS_FILTER)
+            if policy is not None:
+                check_cors_policy(policy, swhere)
+                has_cors = True
+            if "cors" in scope:
+                raise Invalid(f"{swhere}: deprecated `cors` field; use typed_per_filter_config")
+        for i, r in enumerate(vhost.get("routes", [])):
+            action = r.get("route")
+            if action is None:
+                continue
+            if "cluster" not in action:
+                raise Invalid(f"{vwhere} route {i}: routes to no single cluster")
+            routed.add(action["cluster"])
+            if action.get("timeout") not in ("0s", "0.000s"):
+                raise Invalid(
+                    f"{vwhere} route {i}: timeout must be 0s (server streaming), "
+                    f"have {action.get('timeout', 'the 15s default')}"
+                )
+    if not has_cors:
+        raise Invalid(f"{where}: no {CORS_FILTER} policy in typed_per_filter_config")
+    missing = routed - clusters
+    if missing:
+        raise Invalid(f"route(s) to undefined cluster(s) {sorted(missing)}")
+    return routed
+
+
+def check_upstream(cluster):
+    name = cluster["name"]
+    ports = [
+        lb.get("endpoint", {}).get("address", {}).get("socketAddress", {}).get("portValue")
+        for group in cluster.get("loadAssignment", {}).get("endpoints", [])
+        for lb in group.get("lbEndpoints", [])
+    ]
+    if not ports or any(p != ADMIN_PORT for p in ports):
+        raise Invalid(f"cluster {name!r} must point to the admin port {ADMIN_PORT}, has {ports}")
+    options = cluster.get("typedExtensionProtocolOptions", {}).get(H2_OPTIONS, {})
+    if "http2ProtocolOptions" not in options.get("explicitHttpConfig", {}):
+        raise Invalid(f"cluster {name!r} must speak HTTP/2 (explicit_http_config.http2_protocol_options)")
+
+
+def check_semantics(b):
+    """Checks on the canonical form (to_dict: camelCase names, every Any unpacked)."""
+    static = b.to_dict().get("staticResources", {})
+    listeners, clusters = static.get("listeners", []), static.get("clusters", [])
+    unique_names(listeners, "listener")
+    cluster_names = unique_names(clusters, "cluster")
+    by_name = {c["name"]: c for c in clusters}
+    if not any(
+        l.get("address", {}).get("socketAddress", {}).get("portValue") == LISTENER_PORT
+        for l in listeners
+    ):
+        raise Invalid(f"no listener on port {LISTENER_PORT}")
+    hcms = 0
+    for l in listeners:
+        for chain in l.get("filterChains", []):
+            for f in chain.get("filters", []):
+                if f.get("name") != HCM_NAME:
+                    continue
+                hcms += 1
+                where = f"listener {l.get('name')!r}"
+                hcm = f.get("typedConfig", {})
+                check_http_filters(hcm, where)
+                for cluster in check_routes(hcm, where, cluster_names):
+                    check_upstream(by_name[cluster])
+    if hcms == 0:
+        raise Invalid(f"no {HCM_NAME} filter")
+    return len(listeners), len(clusters)
+
+
+def main(path):
+    try:
+        try:
+            with open(path, encoding="utf-8") as f:
+                data = yaml.load(f, Loader=UniqueKeyLoader)
+        except OSError as e:
+            raise Invalid(f"cannot read: {e.strerror}") from None
+        except yaml.YAMLError as e:
+            raise Invalid(f"YAML: {e}".replace("\n", " ")) from None
+        if not isinstance(data, dict):
+            raise Invalid("top level is not a mapping")
+        register_types(data)
+        n_listeners, n_clusters = check_semantics(parse_bootstrap(data))
+    except Invalid as e:
+        print(f"INVALID {path}: {e}")
+        return 1
+    print(
+        f"OK {path}: {n_listeners} listener(s), {n_clusters} cluster(s); grpc_web before router, "
+        f"CORS policy, upstream port {ADMIN_PORT} over HTTP/2"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 2:
+        sys.exit("usage: validate_envoy.py [envoy.yaml]")
+    sys.exit(main(sys.argv[1] if len(sys.argv) == 2 else "envoy.yaml"))
