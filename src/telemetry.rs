@@ -1,5 +1,7 @@
 //! Logging set-up shared by every service: a tracing subscriber writing to stderr, text or JSON.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{LogFormat, TelemetryArgs};
@@ -13,6 +15,8 @@ pub fn init(args: &TelemetryArgs) {
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // Colours only for a terminal, never into log files.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     // `try_init`: tests may start several services in one process; the first subscriber wins.
     let _ = match args.log_format {
