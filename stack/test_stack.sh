@@ -2,10 +2,13 @@
 # stack/test_stack.sh: end-to-end test of scripts/stack with the real Kafka and PostgreSQL.
 #
 # Runs the stack in a throwaway STACK_DIR (mktemp) on its own ports, so a stack already running on
-# the default ports is left alone (the test checks that too). Asserts: a port conflict is refused
-# before anything starts; start works and both parts are ready (topics with the right partition
-# counts; psql reaches cloud_db over 127.0.0.1 with the password); a second start changes nothing;
-# status and env; stop leaves no process behind; stop is harmless when nothing runs.
+# the default ports is left alone (the test checks that too). Asserts: a port conflict and an unknown
+# component are refused before anything starts; `start kafka` alone needs no PostgreSQL (its port is
+# even taken), and `stop kafka` + `start kafka` keep the cluster id, topics and records; start works
+# and both parts are ready (topics with the right partition counts; psql reaches cloud_db over
+# 127.0.0.1 with the password); a second start changes nothing; status and env; `stop postgres` +
+# `start postgres` leave Kafka alone; stop leaves no process behind; stop is harmless when nothing
+# runs.
 # Prints PASS/FAIL lines and exits non-zero on any failure. Always cleans up.
 #
 # Environment (default):
@@ -90,6 +93,18 @@ listens_only_on_loopback() {   # every listener of the port is bound to 127.0.0.
   [[ -n $addrs ]] && ! grep -qv -e '^127\.0\.0\.1:' -e '^\[::ffff:127\.0\.0\.1\]:' <<<"$addrs"
 }
 
+kafka_tool() {
+  java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Dlog4j2.configurationFile="$REPO/stack/kafka/tools-log4j2.yaml" \
+    -cp "$KAFKA_LIB_DIR/*" "$@"
+}
+produce_one() {   # $1 = topic, $2 = value
+  echo "$2" | kafka_tool org.apache.kafka.tools.ConsoleProducer --bootstrap-server "127.0.0.1:$KAFKA_PORT" --topic "$1"
+}
+records_in() {   # $1 = topic: sum of the end offsets of its partitions
+  kafka_tool org.apache.kafka.tools.GetOffsetShell --bootstrap-server "127.0.0.1:$KAFKA_PORT" --topic "$1" 2>/dev/null |
+    awk -F: '{ n += $NF } END { print n + 0 }'
+}
+
 kafka_pid() { cat "$STACK_DIR/kafka/kafka.pid" 2>/dev/null; }
 pg_pid() { head -n 1 "$STACK_DIR/postgres/data/postmaster.pid" 2>/dev/null; }
 cluster_id() { sed -n 's/^cluster.id=//p' "$STACK_DIR/kafka/data/meta.properties" 2>/dev/null; }
@@ -99,6 +114,21 @@ wrong_password_refused() {
   ! PGCONNECT_TIMEOUT=5 "$PSQL" -X -tA "postgres://sensorpipe:wrong@127.0.0.1:$PG_PORT/cloud_db" -c 'SELECT 1' >/dev/null 2>&1
 }
 no_reinit_output() { ! grep -qE 'initdb|formatting|started pid' "$OUT"; }
+only_kafka_runs() { [[ -n $(kafka_pid) && $(our_pids) == "$(kafka_pid)" ]]; }
+postgres_untouched() {   # not started, not set up: no data folder, nothing about it in the output
+  [[ ! -e $STACK_DIR/postgres ]] && ! grep -qiE 'postgres|schema|DATABASE_URL' "$OUT"
+}
+no_format_or_topic_output() { ! grep -qE 'formatting|created topic' "$OUT"; }
+kafka_untouched() { ! grep -qE '^stack: kafka|^  kafka |KAFKA_BROKERS|topic' "$OUT"; }
+hold_port() {   # $1 = port: a foreign listener until release_port; fails without python3
+  command -v python3 >/dev/null || return 1
+  python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(300)' "$1" &
+  LISTENER_PID=$!
+  for _ in $(seq 50); do port_open "$1" && return 0; sleep 0.1; done
+  return 1
+}
+release_port() { kill "$LISTENER_PID" 2>/dev/null; wait "$LISTENER_PID" 2>/dev/null || true; LISTENER_PID=""; }
 env_evals_right() {
   local KAFKA_BROKERS DATABASE_URL
   eval "$("$STACK" env)"
@@ -114,19 +144,66 @@ others_before=$(other_pids)
 default_ports_before=$(for p in "${DEFAULT_PORTS[@]}"; do port_open "$p" && echo "$p:open" || echo "$p:closed"; done)
 
 # ---- a taken port is refused before anything is launched
-if command -v python3 >/dev/null; then
-  python3 -c 'import socket, sys, time
-s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(120)' "$KAFKA_CONTROLLER_PORT" &
-  LISTENER_PID=$!
-  for _ in $(seq 50); do port_open "$KAFKA_CONTROLLER_PORT" && break; sleep 0.1; done
+if hold_port "$KAFKA_CONTROLLER_PORT"; then
   if stack start; then fail "start refuses a taken port (it exited 0)"
   else check "start refuses taken port $KAFKA_CONTROLLER_PORT, naming KAFKA_CONTROLLER_PORT" grep -q "port $KAFKA_CONTROLLER_PORT.*KAFKA_CONTROLLER_PORT" "$OUT"
   fi
   check "nothing was launched after the port conflict" test -z "$(our_pids)"
-  kill "$LISTENER_PID"; wait "$LISTENER_PID" 2>/dev/null || true; LISTENER_PID=""
+  release_port
 else
+  release_port
   echo "SKIP: port-conflict check (no python3 to hold a port)"
 fi
+
+# ---- an unknown component is refused before anything is launched
+if stack start kafak; then fail "start refuses an unknown component (it exited 0)"
+else check "start refuses unknown component 'kafak'" grep -q "unknown component 'kafak'" "$OUT"
+fi
+check "nothing was launched after the unknown component" test -z "$(our_pids)"
+
+# ---- Kafka alone, from an empty STACK_DIR: PostgreSQL is not needed (its port is even taken)
+pg_held=""
+if hold_port "$PG_PORT"; then pg_held=" (PG_PORT $PG_PORT held by another process)"; else release_port; fi
+t0=$(now_ms)
+stack start kafka || fatal "start kafka exited non-zero$pg_held"
+pass "start kafka exits 0$pg_held ($(since "$t0"))"
+check "start kafka: Kafka logged 'Kafka Server started'" grep -q 'Kafka Server started' "$STACK_DIR/logs/kafka.log"
+topics=$(kafka_partitions)
+check "start kafka: topics temperatures=$KAFKA_PARTITIONS and temperatures.dlq=3 (got: ${topics//$'\n'/ })" \
+  test "$topics" == "$(printf 'temperatures.dlq=3\ntemperatures=%s' "$KAFKA_PARTITIONS")"
+check "start kafka: PostgreSQL not started nor set up, no schema step (no STACK_DIR/postgres, nothing in the output)" postgres_untouched
+check "start kafka: the broker is the only process of STACK_DIR" only_kafka_runs
+if stack status kafka; then pass "status kafka exits 0"; else fail "status kafka exits 0"; cat "$OUT"; fi
+check "status kafka says nothing about postgres" postgres_untouched
+if stack status postgres; then fail "status postgres exits non-zero (PostgreSQL is not running)"
+else check "status postgres exits non-zero and says DOWN" grep -qE '^postgres +DOWN' "$OUT"; fi
+if stack status; then fail "status (both) exits non-zero when PostgreSQL is down"; else pass "status (both) exits non-zero when PostgreSQL is down"; fi
+produce_one temperatures.dlq survives-restart >/dev/null 2>&1 || fail "ConsoleProducer wrote a record to temperatures.dlq"
+check "one record in temperatures.dlq before the restart" test "$(records_in temperatures.dlq)" == 1
+
+# ---- stop kafka, start kafka: same cluster, topics and records
+cid=$(cluster_id)
+meta_mtime=$(stat -c %Y.%N "$STACK_DIR/kafka/data/meta.properties")
+t0=$(now_ms)
+if stack stop kafka; then pass "stop kafka exits 0 ($(since "$t0"))"; else fail "stop kafka exits 0"; cat "$OUT"; fi
+check "stop kafka says nothing about postgres" postgres_untouched
+left=$(our_pids | tr '\n' ' ')
+check "stop kafka: no process left${left:+ (left: $left)}" test -z "$left"
+for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do check "stop kafka: port $p closed" port_closed "$p"; done
+if stack status kafka; then fail "status kafka exits non-zero after stop kafka"; else pass "status kafka exits non-zero after stop kafka"; fi
+t0=$(now_ms)
+stack start kafka || fatal "start kafka (again) exited non-zero"
+pass "start kafka again exits 0 ($(since "$t0"))"
+check "start kafka again: same cluster id ($cid), storage not reformatted" \
+  test "$(cluster_id)" == "$cid" -a "$(stat -c %Y.%N "$STACK_DIR/kafka/data/meta.properties")" == "$meta_mtime"
+check "start kafka again: no formatting, no topic created" no_format_or_topic_output
+topics=$(kafka_partitions)
+check "start kafka again: topics still there (got: ${topics//$'\n'/ })" \
+  test "$topics" == "$(printf 'temperatures.dlq=3\ntemperatures=%s' "$KAFKA_PARTITIONS")"
+check "start kafka again: the record is still in temperatures.dlq" test "$(records_in temperatures.dlq)" == 1
+check "start kafka again: PostgreSQL still untouched" postgres_untouched
+stack stop kafka || fail "stop kafka (second) exits 0"
+release_port
 
 # ---- cold start
 t0=$(now_ms)
@@ -162,6 +239,7 @@ check "second start: same Kafka cluster id ($cid), storage not reformatted" \
 check "second start: no re-initdb (same system identifier $sysid)" \
   test "$(db "SELECT system_identifier FROM pg_control_system()")" == "$sysid"
 check "second start printed no initdb/format/launch" no_reinit_output
+check "first full start kept the cluster id of the Kafka-only start ($cid)" test "$(cluster_id)" == "$cid"
 
 # ---- status and env
 if stack status; then pass "status exits 0 while running"; else fail "status exits 0 while running"; cat "$OUT"; fi
@@ -169,6 +247,21 @@ check "status names kafka as running" grep -qE '^kafka +running' "$OUT"
 check "status names postgres as running" grep -qE '^postgres +running' "$OUT"
 check "status lists topic temperatures" grep -q "topic temperatures: $KAFKA_PARTITIONS partitions" "$OUT"
 check "env prints KAFKA_BROKERS and DATABASE_URL for eval" env_evals_right
+
+# ---- stop postgres, start postgres: Kafka is left alone
+k_pid=$(kafka_pid)
+t0=$(now_ms)
+if stack stop postgres; then pass "stop postgres exits 0 ($(since "$t0"))"; else fail "stop postgres exits 0"; cat "$OUT"; fi
+check "stop postgres says nothing about kafka" kafka_untouched
+check "stop postgres: port $PG_PORT closed" port_closed "$PG_PORT"
+check "stop postgres: Kafka still runs (pid $k_pid) and is the only process of STACK_DIR" only_kafka_runs
+if stack status kafka; then pass "status kafka exits 0 while PostgreSQL is down"; else fail "status kafka exits 0 while PostgreSQL is down"; cat "$OUT"; fi
+t0=$(now_ms)
+if stack start postgres; then pass "start postgres exits 0 ($(since "$t0"))"; else fail "start postgres exits 0"; cat "$OUT"; fi
+check "start postgres says nothing about kafka" kafka_untouched
+check "start postgres: same Kafka pid ($k_pid)" test "$(kafka_pid)" == "$k_pid"
+check "start postgres: same cluster (system identifier $sysid), schema step ran" \
+  test "$(db "SELECT system_identifier FROM pg_control_system()")" == "$sysid" -a -n "$(grep '^stack: schema:' "$OUT")"
 
 # ---- stop
 t0=$(now_ms)

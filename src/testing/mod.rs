@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::config::{DEFAULT_DATABASE_URL, DEFAULT_KAFKA_BROKERS, redact_password};
+use crate::config::{DEFAULT_DATABASE_URL, DEFAULT_KAFKA_BROKERS};
 
 /// The command that starts Kafka and PostgreSQL for tests.
 pub const START_STACK: &str = "scripts/stack start";
@@ -74,6 +74,7 @@ mod db {
     use diesel_async::RunQueryDsl;
 
     use super::*;
+    use crate::config::redact_password;
 
     /// Creates an empty database named after `prefix`, applies the migrations and returns its URL.
     /// Panics with one line naming [`START_STACK`] when PostgreSQL is not reachable.
@@ -125,3 +126,13 @@ mod db {
 }
 #[cfg(feature = "db")]
 pub use db::fresh_database;
+
+#[cfg(feature = "kafka")]
+mod private_kafka;
+#[cfg(feature = "kafka")]
+pub use private_kafka::PrivateKafka;
+
+#[cfg(feature = "kafka")]
+mod topic;
+#[cfg(feature = "kafka")]
+pub use topic::{StoredRecord, read_topic};
