@@ -1,12 +1,18 @@
+use std::process::ExitCode;
+
 use clap::Parser;
 use generator::Config;
-use sensorpipe::telemetry;
+use sensorpipe::{shutdown, telemetry};
 
-fn main() -> anyhow::Result<()> {
+#[tokio::main]
+async fn main() -> anyhow::Result<ExitCode> {
     let config = Config::parse();
     telemetry::init(&config.telemetry);
-    anyhow::bail!(
-        "streaming to {} is not implemented yet: it arrives with the ingest path",
-        config.ingest_url
-    )
+    let summary = generator::run(config, shutdown::signal()).await?;
+    println!("{summary}");
+    Ok(if summary.is_success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
