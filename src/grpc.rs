@@ -54,6 +54,7 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, Error> {
 }
 
 /// Serves `routes` on `listener` until `shutdown` resolves, then lets in-flight calls finish.
+/// HTTP/1.1 is accepted too, for the JSON routes (curl) and gRPC-Web (browsers) on the same port.
 pub async fn serve(
     listener: TcpListener,
     routes: Routes,
@@ -61,6 +62,7 @@ pub async fn serve(
 ) -> Result<(), Error> {
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     Server::builder()
+        .accept_http1(true)
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await?;

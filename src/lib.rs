@@ -6,7 +6,8 @@
 //!   the same environment variables locally and in `docker-compose.yml`.
 //! - [`telemetry`]: tracing set-up, text or JSON logs.
 //! - [`shutdown`]: SIGINT/SIGTERM as a future, and a grace period for draining.
-//! - [`grpc`] (feature `grpc`): health and reflection services for every gRPC port.
+//! - [`grpc`] (feature `grpc`): health and reflection services for every gRPC port, and the
+//!   serve loop (gRPC and HTTP on one port); [`metrics`]: `/metrics` in Prometheus text format.
 //! - [`kafka`] (feature `kafka`): producer/consumer builders and the record encoding.
 //! - [`db`] (feature `db`): the `measurements` schema, connection pool and embedded migrations.
 //! - [`testing`] (feature `testing`): unique topics, groups and databases for tests against the
@@ -25,5 +26,7 @@ pub mod db;
 pub mod grpc;
 #[cfg(feature = "kafka")]
 pub mod kafka;
+#[cfg(feature = "grpc")]
+pub mod metrics;
 #[cfg(feature = "testing")]
 pub mod testing;

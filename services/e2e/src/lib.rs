@@ -2,4 +2,5 @@
 //! `tests/`. They sit in their own crate because the root package cannot depend on the services
 //! that depend on it. This library holds what those tests share.
 
+pub mod apps;
 pub mod static_check;

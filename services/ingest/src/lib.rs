@@ -1,35 +1,100 @@
-//! The ingest service: readings come in over gRPC; valid ones go to Kafka topic `temperatures`.
+//! The ingest service: readings come in over gRPC (`sensorpipe.v1.IngestService`) or HTTP
+//! (`POST /measurements`); each is validated, the valid ones go to Kafka topic `temperatures`
+//! keyed by sensor id, and a batch is acknowledged only after Kafka confirmed all of them.
 //!
-//! So far it serves gRPC health and reflection; `IngestService` itself arrives with the ingest
-//! issue. `main` only wires [`Config`] to [`Application`], so tests run the same code on port 0.
+//! # Layout
+//! - [`config`]: flags and environment variables.
+//! - `validate`: the rules a reading must pass.
+//! - `publisher`: the Kafka producer and the global in-flight bound.
+//! - `ingestor`: one batch's way through, shared by every entry point.
+//! - `grpc`, `http`: the entry points; `error`: how refusals look on each.
+//! - `metrics`: what `/metrics` counts.
 #![deny(rust_2018_idioms)]
 #![forbid(unsafe_code)]
 
-mod config;
+pub mod config;
+mod error;
+mod grpc;
+mod http;
+mod ingestor;
+mod metrics;
+mod publisher;
+mod validate;
 
-use std::{future::Future, net::SocketAddr};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
-use sensorpipe::grpc;
-use tokio::net::TcpListener;
+use sensorpipe::{
+    grpc as server,
+    proto::v1::ingest_service_server::{IngestServiceServer, SERVICE_NAME},
+};
+use tokio::{net::TcpListener, sync::watch};
 use tonic::service::Routes;
+use tonic_health::{ServingStatus, server::HealthReporter};
 
 pub use config::Config;
+
+use crate::{
+    grpc::IngestGrpc,
+    ingestor::{Admission, Ingestor},
+    publisher::Publisher,
+};
+
+/// Why the service could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error("cannot create the Kafka producer: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    #[error(transparent)]
+    Server(#[from] server::Error),
+}
 
 /// A bound, not yet serving ingest service.
 pub struct Application {
     listener: TcpListener,
     routes: Routes,
+    health: HealthReporter,
+    ingestor: Arc<Ingestor>,
+    stopping: watch::Sender<bool>,
+    shutdown_grace: Duration,
 }
 
 impl Application {
-    /// Binds the listener (so [`Application::local_addr`] is known before serving) and builds the
-    /// routes.
-    pub async fn build(config: Config) -> Result<Self, grpc::Error> {
-        let listener = grpc::bind(config.listen_addr).await?;
-        let (routes, _health) = grpc::standard_routes().await?;
+    /// Checks the config, creates the producer, checks the topic exists, and binds the listener
+    /// (so [`Application::local_addr`] is known before serving).
+    pub async fn build(config: Config) -> Result<Self, Error> {
+        config.limits.validate().map_err(Error::Config)?;
+        let publisher = Publisher::new(&config.kafka, &config.limits)?;
+        publisher.check_topic().await.map_err(Error::Config)?;
+        let ingestor = Arc::new(Ingestor::new(&config.limits, publisher));
+        let (stopping, stopping_rx) = watch::channel(false);
+        let admission = Admission::Within(config.limits.admission_timeout());
+
+        let listener = server::bind(config.listen_addr).await?;
+        let (mut routes, health) = server::standard_routes().await?;
+        let service = IngestGrpc::new(
+            ingestor.clone(),
+            config.limits.max_in_flight_batches,
+            admission,
+            stopping_rx,
+        );
+        routes.add_service(IngestServiceServer::new(service));
+        health
+            .set_service_status(SERVICE_NAME, ServingStatus::Serving)
+            .await;
+        let router = routes
+            .routes()
+            .into_axum_router()
+            .merge(http::router(ingestor.clone(), admission))
+            .merge(sensorpipe::metrics::router());
         Ok(Self {
             listener,
-            routes: routes.routes(),
+            routes: Routes::from(router),
+            health,
+            ingestor,
+            stopping,
+            shutdown_grace: config.limits.shutdown_grace(),
         })
     }
 
@@ -40,12 +105,43 @@ impl Application {
             .expect("a bound listener has an address")
     }
 
-    /// Serves until `shutdown` resolves, then drains in-flight calls.
-    pub async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()>,
-    ) -> Result<(), grpc::Error> {
+    /// Serves until `shutdown` resolves. Then: health says NOT_SERVING, streams stop reading,
+    /// every batch in flight is confirmed and acked, streams end with UNAVAILABLE (clients
+    /// reconnect elsewhere or later), all within the shutdown grace period.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
         tracing::info!(addr = %self.local_addr(), "ingest listening");
-        grpc::serve(self.listener, self.routes, shutdown).await
+        let stopping = self.stopping.clone();
+        let health = self.health.clone();
+        let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            health
+                .set_service_status("", ServingStatus::NotServing)
+                .await;
+            health
+                .set_service_status(SERVICE_NAME, ServingStatus::NotServing)
+                .await;
+            stopping.send_replace(true);
+            let _ = stopped_tx.send(());
+        };
+        let serve = server::serve(self.listener, self.routes, signal);
+        let grace = self.shutdown_grace;
+        let deadline = async move {
+            if stopped_rx.await.is_ok() {
+                tokio::time::sleep(grace).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            result = serve => result?,
+            () = deadline => tracing::warn!(grace_secs = grace.as_secs(), "shutdown grace period over; closing streams"),
+        }
+        let ingestor = self.ingestor;
+        tokio::task::spawn_blocking(move || ingestor.publisher().flush(Duration::from_secs(5)))
+            .await
+            .expect("flush panicked");
+        tracing::info!("ingest stopped");
+        Ok(())
     }
 }

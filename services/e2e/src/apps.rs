@@ -1,0 +1,57 @@
+//! Services started in-process on 127.0.0.1:0, the way their `main` starts them.
+
+use std::net::SocketAddr;
+
+use clap::Parser;
+use tokio::{sync::oneshot, task::JoinHandle};
+
+/// An ingest service serving in a task of the test's runtime.
+pub struct RunningIngest {
+    pub addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    served: JoinHandle<()>,
+}
+
+impl RunningIngest {
+    /// Ingest publishing to `topic`, listening on `addr` (port 0 picks one); `args` are extra flags.
+    pub async fn start(addr: SocketAddr, brokers: &str, topic: &str, args: &[&str]) -> Self {
+        let listen = addr.to_string();
+        let base = [
+            "ingest",
+            "--listen-addr",
+            &listen,
+            "--kafka-brokers",
+            brokers,
+            "--kafka-topic",
+            topic,
+        ];
+        let config = ingest::Config::parse_from(base.iter().chain(args));
+        let app = ingest::Application::build(config)
+            .await
+            .expect("ingest starts");
+        let addr = app.local_addr();
+        let (stop, stopped) = oneshot::channel();
+        let served = tokio::spawn(async move {
+            app.run_until_stopped(async { drop(stopped.await) })
+                .await
+                .expect("ingest serves");
+        });
+        Self { addr, stop, served }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A graceful stop: drains, acks what Kafka confirmed, ends streams.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.served.await.expect("ingest stopped cleanly");
+    }
+
+    /// A crash: connections drop mid-stream, nothing is drained.
+    pub async fn kill(self) {
+        self.served.abort();
+        let _ = self.served.await;
+    }
+}

@@ -1,0 +1,182 @@
+//! The ingest path end to end with the real generator, the real ingest and the real Kafka:
+//! every accepted reading is in the topic exactly once, keyed by its sensor, with the fields the
+//! generator made, in per-sensor order; deliberately bad readings come back as rejects.
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use clap::Parser;
+use e2e::apps::RunningIngest;
+use generator::signal::{Signal, SignalConfig};
+use sensorpipe::testing;
+
+const PORT_0: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
+
+fn generator_config(url: &str, args: &[&str]) -> generator::Config {
+    let base = [
+        "generator",
+        "--ingest-url",
+        url,
+        "--shutdown-grace",
+        "5s",
+        "--give-up-after",
+        "30s",
+    ];
+    generator::Config::try_parse_from(base.iter().chain(args)).expect("valid generator flags")
+}
+
+async fn run_generator(config: generator::Config) -> generator::Summary {
+    tokio::time::timeout(
+        Duration::from_secs(300),
+        generator::run(config, std::future::pending()),
+    )
+    .await
+    .expect("the generator finishes within 5 minutes")
+    .expect("the generator runs")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hundred_thousand_readings_over_one_stream_land_once_each() {
+    const COUNT: u64 = 100_000;
+    const SENSORS: u32 = 40;
+    const SEED: &str = "20261127";
+    let (brokers, topic) = testing::fresh_topic("path", 6).await;
+    let ingest = RunningIngest::start(PORT_0, &brokers, &topic, &[]).await;
+    // A start an hour back, so the test can replay exactly what the generator made.
+    let start_us = (SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        - 3600)
+        * 1_000_000;
+    let start = humantime_rfc3339(start_us);
+    let count = COUNT.to_string();
+    let sensors = SENSORS.to_string();
+    let config = generator_config(
+        &ingest.url(),
+        &[
+            "--rate",
+            "0",
+            "--count",
+            &count,
+            "--sensors",
+            &sensors,
+            "--batch-size",
+            "500",
+            "--seed",
+            SEED,
+            "--start",
+            &start,
+        ],
+    );
+    let summary = run_generator(config).await;
+    assert!(summary.is_success(), "{summary}");
+    assert_eq!(
+        (summary.sent, summary.accepted, summary.rejected),
+        (COUNT, COUNT, 0),
+        "{summary}"
+    );
+    assert_eq!(summary.undelivered, 0);
+
+    let stored = testing::read_topic(&brokers, &topic).await;
+    assert_eq!(
+        stored.len() as u64,
+        COUNT,
+        "exactly the accepted readings, no duplicates"
+    );
+    let by_identity: HashMap<(String, i64), _> = stored.iter().map(|s| (s.identity(), s)).collect();
+    assert_eq!(
+        by_identity.len() as u64,
+        COUNT,
+        "each (sensor_id, measured_at) once"
+    );
+
+    // What the generator made, replayed from the same seed and start.
+    let mut signal = Signal::new(SignalConfig {
+        sensors: SENSORS,
+        seed: SEED.parse().unwrap(),
+        start_us,
+        interval_us: generator::Timeline::starting_at(start_us).interval_us,
+        bad_rate: 0.0,
+    });
+    for _ in 0..COUNT {
+        let reading = signal.next_reading(0).reading;
+        let at = reading.measured_at.unwrap();
+        let identity = (
+            reading.sensor_id.clone(),
+            at.seconds * 1_000_000 + i64::from(at.nanos / 1000),
+        );
+        let s = by_identity
+            .get(&identity)
+            .unwrap_or_else(|| panic!("{identity:?} missing"));
+        assert_eq!(s.key, reading.sensor_id, "keyed by sensor id");
+        assert_eq!(s.record.celsius, reading.celsius, "{identity:?}");
+        assert!(s.record.ingested_at.is_some());
+    }
+
+    // Per-sensor order: one partition per sensor, measured_at growing with the offset.
+    let mut last: HashMap<&str, (i32, i64, i64)> = HashMap::new();
+    for s in &stored {
+        let (_, at) = s.identity();
+        if let Some((partition, offset, previous)) =
+            last.insert(&s.key, (s.partition, s.offset, at))
+        {
+            assert_eq!(partition, s.partition, "{} spans partitions", s.key);
+            if offset < s.offset {
+                assert!(
+                    at > previous,
+                    "{} out of order in partition {partition}",
+                    s.key
+                );
+            }
+        }
+    }
+    ingest.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deliberately_bad_readings_come_back_as_rejects_and_never_reach_kafka() {
+    let (brokers, topic) = testing::fresh_topic("bad", 3).await;
+    let ingest = RunningIngest::start(PORT_0, &brokers, &topic, &[]).await;
+    let config = generator_config(
+        &ingest.url(),
+        &[
+            "--rate",
+            "0",
+            "--count",
+            "20000",
+            "--sensors",
+            "20",
+            "--bad-rate",
+            "0.05",
+            "--seed",
+            "7",
+        ],
+    );
+    let summary = run_generator(config).await;
+    assert!(summary.is_success(), "{summary}");
+    assert!(summary.injected_bad > 500, "{summary}");
+    assert_eq!(
+        summary.rejected, summary.injected_bad,
+        "every injected bad reading rejected, nothing else"
+    );
+    assert_eq!(summary.accepted + summary.rejected, 20_000);
+    assert!(
+        summary.rejects_by_reason.len() >= 5,
+        "every rule exercised: {:?}",
+        summary.rejects_by_reason
+    );
+
+    let stored = testing::read_topic(&brokers, &topic).await;
+    assert_eq!(stored.len() as u64, summary.accepted);
+    ingest.stop().await;
+}
+
+/// RFC 3339 for `--start`, from microseconds since the epoch.
+fn humantime_rfc3339(us: i64) -> String {
+    let at = UNIX_EPOCH + Duration::from_micros(us as u64);
+    chrono::DateTime::<chrono::Utc>::from(at).to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}

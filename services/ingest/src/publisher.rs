@@ -1,0 +1,115 @@
+//! Publishing to Kafka with the durability promise: a batch counts as published only when Kafka
+//! confirmed every record of it (`acks=all`, idempotent producer). Also the global bound on
+//! readings in flight, which keeps memory bounded however many callers send at once.
+
+use std::{sync::Arc, time::Duration};
+
+use rdkafka::{
+    error::KafkaError,
+    producer::{FutureProducer, FutureRecord, Producer},
+};
+use sensorpipe::{config::KafkaArgs, kafka, proto::v1::ReadingRecord};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::config::Limits;
+
+pub struct Publisher {
+    producer: FutureProducer,
+    topic: String,
+    /// One permit per reading in flight, over every stream and call.
+    capacity: Arc<Semaphore>,
+}
+
+impl Publisher {
+    pub fn new(kafka: &KafkaArgs, limits: &Limits) -> Result<Self, KafkaError> {
+        let producer = kafka::producer_config(&kafka.kafka_brokers)
+            // A delivery Kafka cannot confirm in this time fails, and with it the batch.
+            .set(
+                "message.timeout.ms",
+                limits.delivery_timeout().as_millis().to_string(),
+            )
+            // Find a restarted broker within a second, not librdkafka's default ten.
+            .set("reconnect.backoff.max.ms", "1000")
+            // Our own bound (`capacity`) is the real limit; librdkafka's queue must never be
+            // the one that fills up.
+            .set(
+                "queue.buffering.max.messages",
+                (limits.max_in_flight_readings * 2).to_string(),
+            )
+            .create()?;
+        Ok(Self {
+            producer,
+            topic: kafka.kafka_topic.clone(),
+            capacity: Arc::new(Semaphore::new(limits.max_in_flight_readings)),
+        })
+    }
+
+    /// Waits until `readings` more may be in flight; the room is given back when the permit drops.
+    pub async fn reserve(&self, readings: usize) -> OwnedSemaphorePermit {
+        self.capacity
+            .clone()
+            .acquire_many_owned(readings as u32)
+            .await
+            .expect("the semaphore is never closed")
+    }
+
+    /// Sends every record (key = sensor id) and returns once Kafka confirmed all of them, or
+    /// with the first failure. A failed batch may be partly in Kafka: the caller resends it and
+    /// the `(sensor_id, measured_at)` identity makes the second copy harmless.
+    pub async fn publish(&self, records: &[ReadingRecord]) -> Result<(), KafkaError> {
+        let mut deliveries = Vec::with_capacity(records.len());
+        for record in records {
+            let value = kafka::encode_record(record);
+            let message = FutureRecord::to(&self.topic)
+                .key(record.sensor_id.as_str())
+                .payload(&value);
+            let delivery = self
+                .producer
+                .send_result(message)
+                .map_err(|(error, _)| error)?;
+            deliveries.push(delivery);
+        }
+        for delivery in deliveries {
+            match delivery.await {
+                Ok(Ok(_)) => {}
+                Ok(Err((error, _))) => return Err(error),
+                Err(_canceled) => return Err(KafkaError::Canceled),
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks at start-up that the topic exists, so a misconfiguration fails at once instead of
+    /// as delivery timeouts. An unreachable broker is only a warning: Kafka may come later, and
+    /// until then batches wait and fail with UNAVAILABLE.
+    pub async fn check_topic(&self) -> Result<(), String> {
+        let producer = self.producer.clone();
+        let topic = self.topic.clone();
+        tokio::task::spawn_blocking(move || {
+            match producer
+                .client()
+                .fetch_metadata(Some(&topic), Duration::from_secs(5))
+            {
+                Ok(metadata) => match metadata.topics().first() {
+                    Some(t) if t.error().is_none() && !t.partitions().is_empty() => Ok(()),
+                    _ => Err(format!(
+                        "Kafka topic {topic} does not exist (scripts/stack start creates it)"
+                    )),
+                },
+                Err(error) => {
+                    tracing::warn!(%error, %topic, "Kafka not reachable yet; batches wait for it");
+                    Ok(())
+                }
+            }
+        })
+        .await
+        .expect("metadata check panicked")
+    }
+
+    /// Waits for everything still queued to be confirmed, at shutdown.
+    pub fn flush(&self, timeout: Duration) {
+        if let Err(error) = self.producer.flush(timeout) {
+            tracing::warn!(%error, "producer queue not empty at exit");
+        }
+    }
+}
