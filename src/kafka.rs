@@ -34,14 +34,14 @@ pub fn create_producer(brokers: &str) -> Result<FutureProducer, KafkaError> {
     producer_config(brokers).create()
 }
 
-/// Offsets are stored by hand only after the rows they cover are committed to the database
-/// (`enable.auto.offset.store=false`); auto-commit then only sends what was stored.
+/// No automatic commits: a consumer commits offsets itself, and only for records it has fully
+/// handled (the saver: rows committed to the database). Nothing is ever committed on its behalf.
 pub fn consumer_config(brokers: &str, group_id: &str) -> ClientConfig {
     let mut config = ClientConfig::new();
     config
         .set("bootstrap.servers", brokers)
         .set("group.id", group_id)
-        .set("enable.auto.commit", "true")
+        .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("isolation.level", "read_committed");

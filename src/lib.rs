@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //! - [`proto`]: the generated Protobuf contract (`sensorpipe.v1`) and its descriptor set.
+//! - [`reading`]: what a valid reading is, shared by ingest and saver.
 //! - [`config`]: settings every service shares (telemetry, Kafka, database), read from flags and
 //!   the same environment variables locally and in `docker-compose.yml`.
 //! - [`telemetry`]: tracing set-up, text or JSON logs.
@@ -17,6 +18,7 @@
 
 pub mod config;
 pub mod proto;
+pub mod reading;
 pub mod shutdown;
 pub mod telemetry;
 

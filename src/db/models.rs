@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use prost_types::Timestamp;
 
 use super::schema::measurements;
-use crate::proto::v1;
+use crate::{proto::v1, reading::is_valid_sensor_id};
 
 /// A stored row.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
@@ -28,19 +28,30 @@ pub struct NewMeasurement {
     pub ingested_at: DateTime<Utc>,
 }
 
-/// Why a Kafka record cannot become a row.
+/// Why a Kafka record cannot become a row: what the table's constraints would refuse.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RecordError {
     #[error("{field} is missing")]
     Missing { field: &'static str },
     #[error("{field} is not a valid timestamp")]
     InvalidTimestamp { field: &'static str },
+    #[error("sensor_id {0:?} is not 1 to 64 characters of A-Z a-z 0-9 . _ : -")]
+    InvalidSensorId(String),
+    #[error("celsius {0} is not a finite number")]
+    NotFinite(f64),
 }
 
 impl TryFrom<&v1::ReadingRecord> for NewMeasurement {
     type Error = RecordError;
 
     fn try_from(record: &v1::ReadingRecord) -> Result<Self, Self::Error> {
+        if !is_valid_sensor_id(&record.sensor_id) {
+            let shown: String = record.sensor_id.chars().take(80).collect();
+            return Err(RecordError::InvalidSensorId(shown));
+        }
+        if !record.celsius.is_finite() {
+            return Err(RecordError::NotFinite(record.celsius));
+        }
         Ok(Self {
             sensor_id: record.sensor_id.clone(),
             measured_at: to_datetime(record.measured_at.as_ref(), "measured_at")?,

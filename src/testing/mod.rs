@@ -2,8 +2,6 @@
 //! environment variables the services read, a unique topic, group and database per test, and one
 //! clear line naming the command to run when Kafka or PostgreSQL is not there.
 
-use std::time::Duration;
-
 use crate::config::{DEFAULT_DATABASE_URL, DEFAULT_KAFKA_BROKERS};
 
 /// The command that starts Kafka and PostgreSQL for tests.
@@ -26,6 +24,8 @@ pub fn unique_name(prefix: &str) -> String {
 
 #[cfg(feature = "kafka")]
 mod kafka {
+    use std::time::Duration;
+
     use rdkafka::{
         ClientConfig,
         consumer::{BaseConsumer, Consumer},
@@ -135,4 +135,9 @@ pub use private_kafka::PrivateKafka;
 #[cfg(feature = "kafka")]
 mod topic;
 #[cfg(feature = "kafka")]
-pub use topic::{StoredRecord, read_topic};
+pub use topic::{RawRecord, StoredRecord, read_topic, read_topic_raw};
+
+#[cfg(feature = "db")]
+mod private_postgres;
+#[cfg(feature = "db")]
+pub use private_postgres::PrivatePostgres;

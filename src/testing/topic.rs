@@ -70,3 +70,49 @@ fn total_records(consumer: &StreamConsumer, topic: &str) -> i64 {
         })
         .sum()
 }
+
+/// A record as bytes, with its headers: for topics that hold more than readings (dead letters).
+#[derive(Debug, Clone)]
+pub struct RawRecord {
+    pub key: Option<Vec<u8>>,
+    pub value: Vec<u8>,
+    pub partition: i32,
+    pub offset: i64,
+    pub headers: std::collections::HashMap<String, String>,
+}
+
+/// Every record of `topic` as bytes and headers, read like [`read_topic`].
+pub async fn read_topic_raw(brokers: &str, topic: &str) -> Vec<RawRecord> {
+    use rdkafka::message::Headers;
+
+    let consumer: StreamConsumer =
+        kafka::create_consumer(brokers, &unique_name("reader")).expect("a consumer can be created");
+    let total = total_records(&consumer, topic);
+    consumer.subscribe(&[topic]).expect("subscribe");
+    let mut records = Vec::with_capacity(total as usize);
+    while (records.len() as i64) < total {
+        let message = tokio::time::timeout(Duration::from_secs(30), consumer.recv())
+            .await
+            .expect("the topic's records arrive within 30 s")
+            .expect("a record");
+        let headers = message
+            .headers()
+            .map(|h| {
+                h.iter()
+                    .map(|h| {
+                        let value = h.value.map(|v| String::from_utf8_lossy(v).into_owned());
+                        (h.key.to_owned(), value.unwrap_or_default())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        records.push(RawRecord {
+            key: message.key().map(<[u8]>::to_vec),
+            value: message.payload().unwrap_or_default().to_vec(),
+            partition: message.partition(),
+            offset: message.offset(),
+            headers,
+        });
+    }
+    records
+}

@@ -4,12 +4,12 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use prost_types::Timestamp;
-use sensorpipe::proto::v1::{Reading, ReadingReject, RejectReason};
+use sensorpipe::{
+    proto::v1::{Reading, ReadingReject, RejectReason},
+    reading::{MAX_SENSOR_ID_LEN, is_valid_sensor_id},
+};
 
 use crate::config::Limits;
-
-/// Longest accepted sensor id, in characters (all ASCII).
-pub const MAX_SENSOR_ID_LEN: usize = 64;
 
 /// The limits that apply to readings, taken from the config once.
 #[derive(Debug, Clone, Copy)]
@@ -137,10 +137,8 @@ impl Rules {
     }
 }
 
-/// 1 to 64 of `A-Z a-z 0-9 . _ : -`: safe as a Kafka key, a URL path part and a log field.
-pub fn check_sensor_id(id: &str) -> Result<(), Rejection> {
-    let valid_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-');
-    if !id.is_empty() && id.len() <= MAX_SENSOR_ID_LEN && id.chars().all(valid_char) {
+fn check_sensor_id(id: &str) -> Result<(), Rejection> {
+    if is_valid_sensor_id(id) {
         return Ok(());
     }
     let shown: String = id.chars().take(MAX_SENSOR_ID_LEN + 1).collect();
