@@ -1,25 +1,48 @@
-//! The saver: consumes Kafka topic `temperatures` and writes table `measurements`.
+//! The saver: consumes Kafka topic `temperatures` (group `measurement-saver`) and stores every
+//! reading exactly once in table `measurements`, through crashes, restarts, rebalances,
+//! redeliveries and bad records.
 //!
-//! So far it owns the schema (embedded migrations, applied by `saver migrate` and at start) and
-//! serves gRPC health; consuming arrives with the persist issue.
+//! # Layout
+//! - [`config`]: flags and environment variables.
+//! - `consumer`: the consume → store → commit loop, batching and rebalances.
+//! - `writer`: one `INSERT ... ON CONFLICT DO NOTHING` per batch, and finding bad rows.
+//! - `dead_letters`: the dead-letter topic with its headers.
+//! - `metrics`: what `/metrics` counts.
 #![deny(rust_2018_idioms)]
 #![forbid(unsafe_code)]
 
-mod config;
+pub mod config;
+mod consumer;
+mod dead_letters;
+mod metrics;
+mod writer;
 
 use std::{future::Future, net::SocketAddr};
 
 use sensorpipe::{config::redact_password, db, grpc};
-use tokio::net::TcpListener;
+use tokio::{
+    net::TcpListener,
+    sync::{oneshot, watch},
+};
 use tonic::service::Routes;
 
 pub use config::{Command, Config};
 
+use crate::{
+    consumer::{Saver, create_consumer},
+    dead_letters::DeadLetters,
+    writer::Writer,
+};
+
 /// Why the saver could not start or stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[error("invalid configuration: {0}")]
+    Config(String),
     #[error(transparent)]
     Migrate(#[from] db::MigrateError),
+    #[error("Kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
     #[error(transparent)]
     Grpc(#[from] grpc::Error),
 }
@@ -32,21 +55,38 @@ pub async fn migrate(config: &Config) -> Result<(), Error> {
     Ok(())
 }
 
-/// A bound, not yet serving saver.
+/// A migrated, subscribed, bound, not yet consuming saver.
 pub struct Application {
     listener: TcpListener,
     routes: Routes,
+    saver: Saver,
 }
 
 impl Application {
-    /// Migrates the database, then binds the listener.
+    /// Migrates the database, subscribes to the topic and binds the health/metrics listener.
     pub async fn build(config: Config) -> Result<Self, Error> {
+        config.consumer.validate().map_err(Error::Config)?;
         migrate(&config).await?;
         let listener = grpc::bind(config.listen_addr).await?;
-        let (routes, _health) = grpc::standard_routes().await?;
+        let (routes, health) = grpc::standard_routes().await?;
+        let routes = Routes::from(
+            routes
+                .routes()
+                .into_axum_router()
+                .merge(sensorpipe::metrics::router()),
+        );
+        let consumer = create_consumer(&config.kafka, &config.consumer)?;
+        let dead_letters = DeadLetters::new(
+            &config.kafka.kafka_brokers,
+            &config.consumer.kafka_dlq_topic,
+            &config.kafka.kafka_topic,
+        )?;
+        let writer = Writer::new(config.database.database_url.clone());
+        let saver = Saver::new(consumer, writer, dead_letters, config.consumer, health);
         Ok(Self {
             listener,
-            routes: routes.routes(),
+            routes,
+            saver,
         })
     }
 
@@ -57,10 +97,28 @@ impl Application {
             .expect("a bound listener has an address")
     }
 
-    /// Serves until `shutdown` resolves.
+    /// Consumes until `shutdown` resolves; then stops polling, stores and commits the batch in
+    /// hand (within the shutdown grace), commits synchronously, and stops serving health.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
         tracing::info!(addr = %self.local_addr(), "saver listening");
-        grpc::serve(self.listener, self.routes, shutdown).await?;
+        let (stopping, stopping_rx) = watch::channel(false);
+        let mut consuming = tokio::spawn(self.saver.run(stopping_rx));
+        let (serving_stop, serving_stopped) = oneshot::channel::<()>();
+        let serving = tokio::spawn(grpc::serve(self.listener, self.routes, async {
+            drop(serving_stopped.await);
+        }));
+        let saver = tokio::select! {
+            () = shutdown => {
+                stopping.send_replace(true);
+                consuming.await.expect("the consumer loop does not panic")
+            }
+            saver = &mut consuming => saver.expect("the consumer loop does not panic"),
+        };
+        saver.finish();
+        drop(stopping);
+        let _ = serving_stop.send(());
+        serving.await.expect("the server task does not panic")?;
+        tracing::info!("saver stopped");
         Ok(())
     }
 }

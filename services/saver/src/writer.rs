@@ -1,0 +1,127 @@
+//! Writing a batch of rows: one statement, `ON CONFLICT DO NOTHING` on `(sensor_id,
+//! measured_at)`, so a record seen twice (redelivery, resend, restart) is stored once.
+//!
+//! The rows travel as four arrays through `unnest`: four bind parameters whatever the batch size
+//! (PostgreSQL allows 65,535 per statement, which a multi-row VALUES would reach at 16,383 rows),
+//! and one short statement for the server to parse.
+
+use chrono::{DateTime, Utc};
+use diesel::{
+    sql_query,
+    sql_types::{Array, Float8, Timestamptz, Varchar},
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use sensorpipe::db::{self, NewMeasurement};
+
+const INSERT: &str = "INSERT INTO measurements (sensor_id, measured_at, celsius, ingested_at) \
+     SELECT * FROM unnest($1::varchar[], $2::timestamptz[], $3::float8[], $4::timestamptz[]) \
+     ON CONFLICT (sensor_id, measured_at) DO NOTHING";
+
+/// PostgreSQL could not be reached or failed for a reason other than the rows themselves.
+#[derive(Debug, thiserror::Error)]
+#[error("PostgreSQL unavailable: {0}")]
+pub struct Unavailable(pub String);
+
+/// What became of a batch.
+#[derive(Debug, Default)]
+pub struct Stored {
+    /// Rows newly inserted; the others were already there.
+    pub inserted: usize,
+    /// Rows the database refused, by index into the batch, with its reason.
+    pub refused: Vec<(usize, String)>,
+}
+
+pub struct Writer {
+    database_url: String,
+    connection: Option<AsyncPgConnection>,
+}
+
+impl Writer {
+    pub fn new(database_url: String) -> Self {
+        Self {
+            database_url,
+            connection: None,
+        }
+    }
+
+    /// Stores `rows` in one statement. If it fails while the server is fine, the rows are the
+    /// problem: they are tried one by one so the bad ones are named and the good ones stored.
+    pub async fn store(&mut self, rows: &[NewMeasurement]) -> Result<Stored, Unavailable> {
+        if rows.is_empty() {
+            return Ok(Stored::default());
+        }
+        let error = match self.insert(rows).await {
+            Ok(inserted) => {
+                return Ok(Stored {
+                    inserted,
+                    refused: Vec::new(),
+                });
+            }
+            Err(error) => error,
+        };
+        self.ensure_healthy(&error).await?;
+        let mut stored = Stored::default();
+        for (index, row) in rows.iter().enumerate() {
+            match self.insert(std::slice::from_ref(row)).await {
+                Ok(inserted) => stored.inserted += inserted,
+                Err(error) => {
+                    self.ensure_healthy(&error).await?;
+                    stored.refused.push((index, error));
+                }
+            }
+        }
+        Ok(stored)
+    }
+
+    async fn insert(&mut self, rows: &[NewMeasurement]) -> Result<usize, String> {
+        let connection = self.connection().await?;
+        let mut ids = Vec::with_capacity(rows.len());
+        let mut measured = Vec::with_capacity(rows.len());
+        let mut celsius = Vec::with_capacity(rows.len());
+        let mut ingested: Vec<DateTime<Utc>> = Vec::with_capacity(rows.len());
+        for row in rows {
+            ids.push(row.sensor_id.as_str());
+            measured.push(row.measured_at);
+            celsius.push(row.celsius);
+            ingested.push(row.ingested_at);
+        }
+        sql_query(INSERT)
+            .bind::<Array<Varchar>, _>(ids)
+            .bind::<Array<Timestamptz>, _>(measured)
+            .bind::<Array<Float8>, _>(celsius)
+            .bind::<Array<Timestamptz>, _>(ingested)
+            .execute(connection)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn connection(&mut self) -> Result<&mut AsyncPgConnection, String> {
+        if self.connection.is_none() {
+            let connection = db::connect(&self.database_url)
+                .await
+                .map_err(|e| e.to_string())?;
+            self.connection = Some(connection);
+        }
+        Ok(self.connection.as_mut().expect("just set"))
+    }
+
+    /// After a failed statement: is the server fine (so the rows were at fault)? A fresh
+    /// connection answering `SELECT 1` says yes; anything else means PostgreSQL is unavailable.
+    async fn ensure_healthy(&mut self, error: &str) -> Result<(), Unavailable> {
+        self.connection = None;
+        let probe = async {
+            let connection = self.connection().await?;
+            sql_query("SELECT 1")
+                .execute(connection)
+                .await
+                .map_err(|e| e.to_string())
+        };
+        match probe.await {
+            Ok(_) => Ok(()),
+            Err(probe_error) => {
+                self.connection = None;
+                Err(Unavailable(format!("{error} (then: {probe_error})")))
+            }
+        }
+    }
+}
