@@ -49,6 +49,9 @@ pub struct ConsumerArgs {
     /// ...or this many milliseconds after its first record arrived.
     #[arg(long, env = "SAVER_BATCH_TIMEOUT_MS", default_value_t = 100)]
     pub batch_timeout_ms: u64,
+    /// PostgreSQL connections writing each batch at once (split by sensor).
+    #[arg(long, env = "SAVER_WRITERS", default_value_t = 2)]
+    pub writers: usize,
     /// Longest pause between retries while PostgreSQL or Kafka fails, in milliseconds.
     #[arg(long, env = "SAVER_MAX_BACKOFF_MS", default_value_t = 5_000)]
     pub max_backoff_ms: u64,
@@ -61,6 +64,9 @@ impl ConsumerArgs {
     pub fn validate(&self) -> Result<(), String> {
         if self.batch_size == 0 {
             return Err("--batch-size must be at least 1".into());
+        }
+        if self.writers == 0 {
+            return Err("--writers must be at least 1".into());
         }
         if self.batch_timeout_ms == 0 {
             return Err("--batch-timeout-ms must be at least 1".into());

@@ -31,7 +31,7 @@ pub use config::{Command, Config};
 use crate::{
     consumer::{Saver, create_consumer},
     dead_letters::DeadLetters,
-    writer::Writer,
+    writer::Writers,
 };
 
 /// Why the saver could not start or stopped.
@@ -81,7 +81,7 @@ impl Application {
             &config.consumer.kafka_dlq_topic,
             &config.kafka.kafka_topic,
         )?;
-        let writer = Writer::new(config.database.database_url.clone());
+        let writer = Writers::new(&config.database.database_url, config.consumer.writers);
         let saver = Saver::new(consumer, writer, dead_letters, config.consumer, health);
         Ok(Self {
             listener,

@@ -31,6 +31,63 @@ pub struct Stored {
     pub refused: Vec<(usize, String)>,
 }
 
+/// Several connections writing parts of one batch at once. PostgreSQL runs one backend process
+/// per connection, and on this machine one backend maintaining the table's two indexes is the
+/// bottleneck (about 85k rows/s); two share the CPU better (about 140k rows/s, measured with
+/// `INSERT ... SELECT`). A batch is split by sensor, so each part touches its own key range.
+pub struct Writers {
+    writers: Vec<Writer>,
+}
+
+impl Writers {
+    pub fn new(database_url: &str, count: usize) -> Self {
+        Self {
+            writers: (0..count.max(1))
+                .map(|_| Writer::new(database_url.to_owned()))
+                .collect(),
+        }
+    }
+
+    /// Stores `rows` through every connection at once. Fails if any part fails: the caller
+    /// retries the whole batch, and the parts already stored are skipped as duplicates then.
+    pub async fn store(&mut self, rows: &[NewMeasurement]) -> Result<Stored, Unavailable> {
+        let count = self.writers.len();
+        if count == 1 {
+            return self.writers[0].store(rows).await;
+        }
+        let mut parts: Vec<(Vec<usize>, Vec<NewMeasurement>)> = vec![Default::default(); count];
+        for (index, row) in rows.iter().enumerate() {
+            let part = &mut parts[part_of(&row.sensor_id, count)];
+            part.0.push(index);
+            part.1.push(row.clone());
+        }
+        let results = futures::future::join_all(
+            self.writers
+                .iter_mut()
+                .zip(&parts)
+                .map(|(writer, (_, part))| writer.store(part)),
+        )
+        .await;
+        let mut stored = Stored::default();
+        for (result, (origin, _)) in results.into_iter().zip(&parts) {
+            let part = result?;
+            stored.inserted += part.inserted;
+            stored
+                .refused
+                .extend(part.refused.into_iter().map(|(i, e)| (origin[i], e)));
+        }
+        Ok(stored)
+    }
+}
+
+/// A stable part for a sensor (FNV-1a), so one sensor's rows always go through one connection.
+fn part_of(sensor_id: &str, parts: usize) -> usize {
+    let hash = sensor_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    (hash % parts as u64) as usize
+}
+
 pub struct Writer {
     database_url: String,
     connection: Option<AsyncPgConnection>,
