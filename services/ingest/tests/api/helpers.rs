@@ -74,6 +74,13 @@ impl TestApp {
         (&mut self.served).await.unwrap();
     }
 
+    /// Stops the service (it drains), then returns every record in its topic.
+    pub async fn stop_and_read(self) -> Vec<StoredRecord> {
+        let (brokers, topic) = (self.brokers.clone(), self.topic.clone());
+        self.stop().await;
+        testing::read_topic(&brokers, &topic).await
+    }
+
     /// Every record in the topic.
     pub async fn stored(&self) -> Vec<StoredRecord> {
         testing::read_topic(&self.brokers, &self.topic).await

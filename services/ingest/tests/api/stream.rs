@@ -128,3 +128,62 @@ async fn an_empty_batch_ends_the_stream_after_answering_the_others() {
     assert_eq!(app.stored().await.len(), 1);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn shutdown_acks_what_it_read_then_ends_the_stream_with_unavailable() {
+    let app = TestApp::spawn(&[]).await;
+    // The client keeps its side open, as the generator does.
+    let (send, requests) = tokio::sync::mpsc::channel(16);
+    let mut acks = app
+        .client()
+        .await
+        .stream_readings(tokio_stream::wrappers::ReceiverStream::new(requests))
+        .await
+        .unwrap()
+        .into_inner();
+    for sequence in 1..=5u64 {
+        let readings = (0..100)
+            .map(|i| good("drain", (sequence * 100 + i) as i64, 1.0))
+            .collect();
+        send.send(ReadingBatch { sequence, readings })
+            .await
+            .unwrap();
+        let ack = acks.next().await.unwrap().unwrap();
+        assert_eq!(ack.sequence, sequence);
+    }
+
+    // Three more in hand, not yet answered, when the service is told to stop.
+    for sequence in 6..=8u64 {
+        let readings = (0..100)
+            .map(|i| good("drain", (sequence * 100 + i) as i64, 1.0))
+            .collect();
+        send.send(ReadingBatch { sequence, readings })
+            .await
+            .unwrap();
+    }
+    let stopped = tokio::spawn(app.stop_and_read());
+    let mut acked = 5;
+    let end = loop {
+        match acks.next().await.expect("the stream ends with a status") {
+            Ok(ack) => {
+                assert_eq!(ack.accepted, 100);
+                acked += 1;
+            }
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(end.code(), Code::Unavailable, "{end:?}");
+    assert!(end.message().contains("shutting down"), "{}", end.message());
+    assert!(
+        end.metadata().get("grpc-retry-pushback-ms").is_some(),
+        "a retry hint"
+    );
+    let stored = stopped.await.unwrap();
+    assert!(
+        stored.len() >= acked * 100,
+        "every acked reading is in Kafka: {} < {}",
+        stored.len(),
+        acked * 100
+    );
+    drop(send);
+}
