@@ -127,6 +127,9 @@ mod db {
 #[cfg(feature = "db")]
 pub use db::fresh_database;
 
+#[cfg(any(feature = "kafka", feature = "db"))]
+mod private_stack;
+
 #[cfg(feature = "kafka")]
 mod private_kafka;
 #[cfg(feature = "kafka")]

@@ -9,26 +9,26 @@
 //! survive exactly as they do when a real broker restarts.
 
 use std::{
-    fs::File,
-    io::ErrorKind,
-    net::TcpListener,
     path::{Path, PathBuf},
-    process::{Command, Stdio},
+    process::Command,
 };
 
-use super::{START_STACK, unique_name};
-
-/// The root of the repository: `scripts/stack` and the default stack's jar cache are found from it.
-const REPO: &str = env!("CARGO_MANIFEST_DIR");
+use super::{
+    START_STACK,
+    private_stack::{Component, PrivateStack, REPO},
+};
 
 /// Heap of a private broker: smaller than the default stack's 512m, several may run at once.
 const HEAP: &str = "256m";
 
-/// Seconds a stop in [`Drop`] waits before SIGKILL: the data is thrown away anyway.
-const DROP_STOP_TIMEOUT: &str = "10";
-
-/// Attempts at a first start when a picked port was taken by someone else in the meantime.
-const PORT_ATTEMPTS: usize = 3;
+/// `scripts/stack … kafka` on the ports `[client, controller]`.
+static KAFKA: Component<2> = Component {
+    owner: "PrivateKafka",
+    name: "kafka",
+    server: "broker",
+    configure,
+    kill: kill_broker,
+};
 
 /// A real Kafka broker (KRaft, one node) only this test talks to: `127.0.0.1` on two free ports,
 /// state in a fresh folder under the system temp dir, jars shared with the default stack
@@ -41,9 +41,7 @@ const PORT_ATTEMPTS: usize = 3;
 /// outage and use the shared broker (`testing::fresh_topic`) for everything else.
 #[derive(Debug)]
 pub struct PrivateKafka {
-    dir: PathBuf,
-    port: u16,
-    controller_port: u16,
+    stack: PrivateStack<2>,
 }
 
 impl PrivateKafka {
@@ -64,136 +62,63 @@ impl PrivateKafka {
                 lib.display()
             );
         }
-        let dir = std::env::temp_dir().join(unique_name("sensorpipe-private-kafka"));
-        std::fs::create_dir(&dir)
-            .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
-        // From here on, Drop cleans up whatever a failed start leaves behind.
-        let mut kafka = PrivateKafka {
-            dir,
-            port: 0,
-            controller_port: 0,
-        };
-        for attempt in 1..=PORT_ATTEMPTS {
-            (kafka.port, kafka.controller_port) = two_free_ports();
-            match kafka.script("start").await {
-                Ok(()) => return kafka,
-                // Another process took a port between our probe and the broker's bind: the
-                // folder holds no port, so the next attempt simply uses new ones.
-                Err(output) if attempt < PORT_ATTEMPTS && output.contains("already in use") => {}
-                Err(output) => panic!(
-                    "PrivateKafka: `scripts/stack start kafka` failed in {}:\n{output}",
-                    kafka.dir.display()
-                ),
-            }
+        PrivateKafka {
+            stack: PrivateStack::start(&KAFKA).await,
         }
-        unreachable!("the last attempt returns or panics")
     }
 
     /// The bootstrap servers: `127.0.0.1:<port>`. Unchanged by [`stop`](Self::stop) and
     /// [`start_again`](Self::start_again), so clients made before a stop reconnect on their own.
     pub fn brokers(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        let [port, _controller] = self.stack.ports();
+        format!("127.0.0.1:{port}")
     }
 
     /// The broker's folder (`kafka/data`, `logs/kafka.log`, the script's output `stack-*.out`):
     /// worth a look when a test fails. Deleted on drop.
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.stack.dir()
     }
 
     /// Stops the broker like an outage that ends well: SIGTERM, the broker shuts down cleanly.
     /// When this returns the process is gone and the port refuses connections. Idempotent.
     /// Panics with the script's output if the script fails.
     pub async fn stop(&self) {
-        if let Err(output) = self.script("stop").await {
-            panic!(
-                "PrivateKafka: `scripts/stack stop kafka` failed in {}:\n{output}",
-                self.dir.display()
-            );
-        }
+        self.stack.stop().await;
     }
 
     /// Starts the stopped broker again on the same ports with the same data (cluster id, topics,
     /// records, committed offsets); returns when it serves clients. Idempotent.
     /// Panics with the script's output if it does not come up.
     pub async fn start_again(&self) {
-        if let Err(output) = self.script("start").await {
-            panic!(
-                "PrivateKafka: `scripts/stack start kafka` (again) failed in {}:\n{output}",
-                self.dir.display()
-            );
-        }
-    }
-
-    /// `scripts/stack <command> kafka` off the async runtime: the script blocks for seconds
-    /// (it waits for readiness or for the JVM to exit), which would stall every task on this
-    /// runtime (a `#[tokio::test]` has one thread) if run inline.
-    async fn script(&self, command: &'static str) -> Result<(), String> {
-        let (process, output) = self.command(command);
-        tokio::task::spawn_blocking(move || run(process, &output))
-            .await
-            .unwrap_or_else(|e| panic!("PrivateKafka: `scripts/stack {command} kafka` task: {e}"))
-    }
-
-    /// The script with this broker's settings. Returns the command and the file its output
-    /// (stdout and stderr, interleaved) goes to. A file rather than a pipe: reading a pipe to
-    /// its end would also wait for any process that inherited it.
-    fn command(&self, command: &str) -> (Command, PathBuf) {
-        let mut process = Command::new(Path::new(REPO).join("scripts/stack"));
-        process
-            .args([command, "kafka"])
-            .current_dir(REPO)
-            .env("STACK_DIR", &self.dir)
-            .env("KAFKA_LIB_DIR", kafka_lib_dir())
-            // shared cache: a stale one fails with a hint instead of parallel Maven runs rewriting it
-            .env("KAFKA_LIB_FETCH", "0")
-            .env("KAFKA_PORT", self.port.to_string())
-            .env("KAFKA_CONTROLLER_PORT", self.controller_port.to_string())
-            .env("KAFKA_HEAP", HEAP)
-            .env("KAFKA_PARTITIONS", Self::PARTITIONS.to_string())
-            .stdin(Stdio::null());
-        (process, self.dir.join(format!("stack-{command}.out")))
-    }
-
-    /// Last resort when `scripts/stack stop` failed in drop: SIGKILL the JVM named by the pid
-    /// file, if it is still our broker (its command line names our folder).
-    fn kill_broker(&self) {
-        let Ok(pid) = std::fs::read_to_string(self.dir.join("kafka/kafka.pid")) else {
-            return;
-        };
-        let pid = pid.trim();
-        let ours = std::fs::read(format!("/proc/{pid}/cmdline"))
-            .map(|cmdline| String::from_utf8_lossy(&cmdline).contains(&*self.dir.to_string_lossy()))
-            .unwrap_or(false);
-        if ours {
-            let _ = Command::new("kill").args(["-KILL", pid]).status();
-        }
+        self.stack.start_again().await;
     }
 }
 
-impl Drop for PrivateKafka {
-    /// Stops the broker and removes its folder. Blocking, which is fine here: it runs once at the
-    /// end of a test, and it must finish before the test process can exit, or the JVM would
-    /// outlive it. Never panics (a panic while unwinding from a failed test would abort).
-    fn drop(&mut self) {
-        let (mut process, output) = self.command("stop");
-        process.env("STOP_TIMEOUT", DROP_STOP_TIMEOUT);
-        if let Err(output) = run(process, &output) {
-            eprintln!(
-                "PrivateKafka: `scripts/stack stop kafka` failed in {}, killing the broker:\n{output}",
-                self.dir.display()
-            );
-            self.kill_broker();
-        }
-        match std::fs::remove_dir_all(&self.dir) {
-            Err(error) if error.kind() != ErrorKind::NotFound => {
-                eprintln!(
-                    "PrivateKafka: cannot remove {}: {error}",
-                    self.dir.display()
-                );
-            }
-            _ => {}
-        }
+/// This broker's settings for `scripts/stack`.
+fn configure(process: &mut Command, [port, controller_port]: [u16; 2]) {
+    process
+        .env("KAFKA_LIB_DIR", kafka_lib_dir())
+        // shared cache: a stale one fails with a hint instead of parallel Maven runs rewriting it
+        .env("KAFKA_LIB_FETCH", "0")
+        .env("KAFKA_PORT", port.to_string())
+        .env("KAFKA_CONTROLLER_PORT", controller_port.to_string())
+        .env("KAFKA_HEAP", HEAP)
+        .env("KAFKA_PARTITIONS", PrivateKafka::PARTITIONS.to_string());
+}
+
+/// Last resort when `scripts/stack stop` failed in drop: SIGKILL the JVM named by the pid
+/// file, if it is still our broker (its command line names our folder).
+fn kill_broker(dir: &Path) {
+    let Ok(pid) = std::fs::read_to_string(dir.join("kafka/kafka.pid")) else {
+        return;
+    };
+    let pid = pid.trim();
+    let ours = std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|cmdline| String::from_utf8_lossy(&cmdline).contains(&*dir.to_string_lossy()))
+        .unwrap_or(false);
+    if ours {
+        let _ = Command::new("kill").args(["-KILL", pid]).status();
     }
 }
 
@@ -208,32 +133,4 @@ fn has_jars(dir: &Path) -> bool {
             .flatten()
             .any(|entry| entry.path().extension().is_some_and(|ext| ext == "jar"))
     })
-}
-
-/// Two distinct ports nobody listens on right now: bind port 0 (both at once, so they differ),
-/// read what the kernel picked, let go. Someone may take one before the broker binds it;
-/// [`PrivateKafka::start`] retries then.
-fn two_free_ports() -> (u16, u16) {
-    let bind = || {
-        TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| Ok((listener.local_addr()?.port(), listener)))
-            .unwrap_or_else(|e| panic!("PrivateKafka: cannot bind a port on 127.0.0.1: {e}"))
-    };
-    let ((client, _a), (controller, _b)) = (bind(), bind());
-    (client, controller)
-}
-
-/// Runs the script to its end; `Err` holds its output (and exit status) when it fails.
-fn run(mut process: Command, output: &Path) -> Result<(), String> {
-    let result = File::create(output)
-        .and_then(|file| Ok((file.try_clone()?, file)))
-        .and_then(|(stdout, stderr)| process.stdout(stdout).stderr(stderr).status());
-    match result {
-        Ok(status) if status.success() => Ok(()),
-        Ok(status) => Err(format!(
-            "{}({status})",
-            std::fs::read_to_string(output).unwrap_or_default()
-        )),
-        Err(error) => Err(format!("cannot run {process:?}: {error}")),
-    }
 }
