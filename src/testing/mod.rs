@@ -17,6 +17,15 @@ pub fn database_url() -> String {
     std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned())
 }
 
+/// The value of a metric in Prometheus text (a service's `/metrics`), summed over its label sets;
+/// 0 when absent. `name` may carry labels: `ingest_batches_refused_total{cause="invalid"}`.
+pub fn metric_value(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(name))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 /// `prefix-<uuid>`: a topic, group or database name no other test (or run) uses.
 pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())

@@ -26,6 +26,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 use sensorpipe::{
     grpc as server,
     proto::v1::ingest_service_server::{IngestServiceServer, SERVICE_NAME},
+    shutdown,
 };
 use tokio::{net::TcpListener, sync::watch};
 use tonic::service::Routes;
@@ -125,17 +126,15 @@ impl Application {
             let _ = stopped_tx.send(());
         };
         let serve = server::serve(self.listener, self.routes, signal);
-        let grace = self.shutdown_grace;
-        let deadline = async move {
-            if stopped_rx.await.is_ok() {
-                tokio::time::sleep(grace).await;
-            } else {
-                std::future::pending::<()>().await;
-            }
-        };
+        tokio::pin!(serve);
         tokio::select! {
-            result = serve => result?,
-            () = deadline => tracing::warn!(grace_secs = grace.as_secs(), "shutdown grace period over; closing streams"),
+            result = &mut serve => result?,
+            Ok(()) = stopped_rx => {
+                // From the signal on, the drain gets the grace period; after it, streams close.
+                if let Some(result) = shutdown::with_grace(self.shutdown_grace, &mut serve).await {
+                    result?;
+                }
+            }
         }
         let ingestor = self.ingestor;
         tokio::task::spawn_blocking(move || ingestor.publisher().flush(Duration::from_secs(5)))

@@ -19,7 +19,7 @@ use rdkafka::{
     error::KafkaError,
     message::OwnedMessage,
 };
-use sensorpipe::{config::KafkaArgs, db::NewMeasurement, kafka};
+use sensorpipe::{config::KafkaArgs, db::NewMeasurement, kafka, shutdown};
 use tokio::sync::watch;
 use tonic_health::{ServingStatus, server::HealthReporter};
 
@@ -142,9 +142,9 @@ impl Saver {
             if !batch.is_empty() {
                 if stop {
                     let grace = self.args.shutdown_grace();
-                    if tokio::time::timeout(grace, self.handle(batch, &mut stopping))
+                    if shutdown::with_grace(grace, self.handle(batch, &mut stopping))
                         .await
-                        .is_err()
+                        .is_none()
                     {
                         tracing::warn!(
                             "shutdown grace over with a batch unstored; it is not committed and will be read again"

@@ -129,6 +129,14 @@ async fn an_empty_batch_ends_the_stream_after_answering_the_others() {
     app.stop().await;
 }
 
+/// Batch `sequence` of 100 readings of sensor `drain`, each a second of its own.
+fn drain_batch(sequence: u64) -> ReadingBatch {
+    let readings = (0..100)
+        .map(|i| good("drain", (sequence * 100 + i) as i64, 1.0))
+        .collect();
+    ReadingBatch { sequence, readings }
+}
+
 #[tokio::test]
 async fn shutdown_acks_what_it_read_then_ends_the_stream_with_unavailable() {
     let app = TestApp::spawn(&[]).await;
@@ -142,24 +150,14 @@ async fn shutdown_acks_what_it_read_then_ends_the_stream_with_unavailable() {
         .unwrap()
         .into_inner();
     for sequence in 1..=5u64 {
-        let readings = (0..100)
-            .map(|i| good("drain", (sequence * 100 + i) as i64, 1.0))
-            .collect();
-        send.send(ReadingBatch { sequence, readings })
-            .await
-            .unwrap();
+        send.send(drain_batch(sequence)).await.unwrap();
         let ack = acks.next().await.unwrap().unwrap();
         assert_eq!(ack.sequence, sequence);
     }
 
     // Three more in hand, not yet answered, when the service is told to stop.
     for sequence in 6..=8u64 {
-        let readings = (0..100)
-            .map(|i| good("drain", (sequence * 100 + i) as i64, 1.0))
-            .collect();
-        send.send(ReadingBatch { sequence, readings })
-            .await
-            .unwrap();
+        send.send(drain_batch(sequence)).await.unwrap();
     }
     let stopped = tokio::spawn(app.stop_and_read());
     let mut acked = 5;

@@ -61,10 +61,7 @@ impl IngestProcess {
             .text()
             .await
             .unwrap();
-        text.lines()
-            .filter(|l| l.starts_with(name))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
+        sensorpipe::testing::metric_value(&text, name)
     }
 
     /// Polls a metric until it reaches `at_least`.

@@ -82,10 +82,7 @@ impl SaverProcess {
             .text()
             .await
             .unwrap();
-        text.lines()
-            .filter(|l| l.starts_with(name))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
+        sensorpipe::testing::metric_value(&text, name)
     }
 }
 
