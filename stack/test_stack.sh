@@ -51,10 +51,19 @@ our_pids() {   # processes whose command line or working directory is inside our
   done
 }
 
-other_pids() {   # brokers and postmasters running before the test: they must survive it untouched
-  pgrep -f 'kafka\.Kafka ' || true
-  # postmasters only: backends come and go with their clients
-  ps -eo pid=,ppid=,comm= | awk '$3 == "postgres" { pm[$1] = $2 } END { for (p in pm) if (!(pm[p] in pm)) print p }'
+listener_pids() {   # $@ = ports: the processes holding a listening socket on any of them
+  local port inodes="" p fd
+  for port in "$@"; do
+    # /proc/net/tcp{,6}: field 2 is address:PORT in hex, field 4 the state (0A = LISTEN), field 10 the inode
+    inodes+=" $(awk -v port="$(printf '%04X' "$port")" \
+      '$4 == "0A" && substr($2, length($2) - 3) == port { printf "%s ", $10 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null)"
+  done
+  for p in /proc/[0-9]*; do
+    for fd in "$p"/fd/*; do
+      [[ $(readlink "$fd" 2>/dev/null) =~ ^socket:\[([0-9]+)\]$ ]] || continue
+      [[ " $inodes " == *" ${BASH_REMATCH[1]} "* ]] && { echo "${p#/proc/}"; break; }
+    done
+  done
 }
 
 cleanup() {
@@ -140,7 +149,8 @@ echo "test_stack: STACK_DIR=$STACK_DIR ports $KAFKA_PORT/$KAFKA_CONTROLLER_PORT/
 for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$PG_PORT"; do
   port_open "$p" && fatal "test port $p is already in use: set TEST_KAFKA_PORT / TEST_KAFKA_CONTROLLER_PORT / TEST_PG_PORT"
 done
-others_before=$(other_pids)
+# the servers of a stack on the default ports (if any): they must survive this test untouched
+others_before=$(listener_pids "${DEFAULT_PORTS[@]}")
 default_ports_before=$(for p in "${DEFAULT_PORTS[@]}"; do port_open "$p" && echo "$p:open" || echo "$p:closed"; done)
 
 # ---- a taken port is refused before anything is launched
@@ -279,4 +289,4 @@ default_ports_after=$(for p in "${DEFAULT_PORTS[@]}"; do port_open "$p" && echo 
 check "default ports unchanged (${default_ports_after//$'\n'/ })" test "$default_ports_after" == "$default_ports_before"
 gone=""
 for pid in $others_before; do kill -0 "$pid" 2>/dev/null || gone+=" $pid"; done
-check "java/postgres processes that were running before are still running${gone:+ (gone:$gone)}" test -z "$gone"
+check "the servers on the default ports before the test still run${gone:+ (gone:$gone)}" test -z "$gone"
