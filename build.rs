@@ -15,6 +15,8 @@ const PROTO_FILES: &[&str] = &[
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed={PROTO_ROOT}");
+    // `db::MIGRATIONS` embeds this folder: a new migration must rebuild the binaries.
+    println!("cargo:rerun-if-changed=migrations");
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
 
     let descriptors = protox::compile(PROTO_FILES, [PROTO_ROOT])?;

@@ -3,6 +3,16 @@
 //! serves them.
 
 use axum::{Router, http::header, response::IntoResponse, routing::get};
+
+/// Declares a metric registered in the default registry on first use:
+/// `metric!(NAME: IntCounter = register_int_counter!("name", "help"));`
+#[macro_export]
+macro_rules! metric {
+    ($name:ident: $ty:ty = $register:expr) => {
+        pub static $name: ::std::sync::LazyLock<$ty> =
+            ::std::sync::LazyLock::new(|| $register.expect("metric names are unique"));
+    };
+}
 use prometheus::{Encoder, TextEncoder};
 
 /// Every registered metric, in the text exposition format.

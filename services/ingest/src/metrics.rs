@@ -2,19 +2,11 @@
 //! readings I sent": received = accepted + rejected, and accepted readings are either acked or
 //! counted in a failed delivery.
 
-use std::sync::LazyLock;
-
 use prometheus::{
     Histogram, IntCounter, IntCounterVec, IntGauge, exponential_buckets, register_histogram,
     register_int_counter, register_int_counter_vec, register_int_gauge,
 };
-
-macro_rules! metric {
-    ($name:ident: $ty:ty = $register:expr) => {
-        pub static $name: LazyLock<$ty> =
-            LazyLock::new(|| $register.expect("metric names are unique"));
-    };
-}
+use sensorpipe::metric;
 
 metric!(READINGS_RECEIVED: IntCounter = register_int_counter!(
     "ingest_readings_received_total", "Readings received, valid or not"));

@@ -1,20 +1,12 @@
 //! Every metric of the saver, in one place. consumed = inserted + duplicates + dead-lettered, once
 //! a batch is committed; lag says how much is still waiting in Kafka.
 
-use std::sync::LazyLock;
-
 use prometheus::{
     Histogram, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, exponential_buckets,
     register_histogram, register_int_counter, register_int_counter_vec, register_int_gauge,
     register_int_gauge_vec,
 };
-
-macro_rules! metric {
-    ($name:ident: $ty:ty = $register:expr) => {
-        pub static $name: LazyLock<$ty> =
-            LazyLock::new(|| $register.expect("metric names are unique"));
-    };
-}
+use sensorpipe::metric;
 
 metric!(RECORDS_CONSUMED: IntCounter = register_int_counter!(
     "saver_records_consumed_total", "Records read from Kafka and handled (stored, skipped or dead-lettered)"));
