@@ -1,6 +1,6 @@
 //! The admin service's settings: flags, environment variables and defaults in one place.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
 use clap::Parser;
 use sensorpipe::config::{DatabaseArgs, TelemetryArgs};
@@ -9,9 +9,23 @@ use sensorpipe::config::{DatabaseArgs, TelemetryArgs};
 #[derive(Debug, Clone, Parser)]
 #[command(name = "admin", version, about)]
 pub struct Config {
-    /// Address for gRPC (and, on the same port, gRPC-Web and HTTP JSON).
+    /// Address for gRPC (and, on the same port, gRPC-Web, HTTP JSON and /metrics).
     #[arg(long, env = "ADMIN_LISTEN_ADDR", default_value = "127.0.0.1:50052")]
     pub listen_addr: SocketAddr,
+    /// Most PostgreSQL connections open at once; calls beyond wait for a free one.
+    #[arg(long, env = "ADMIN_DB_POOL_SIZE", default_value_t = 8,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub db_pool_size: u16,
+    /// How often the watch looks for newly saved rows (e.g. 100ms, 1s): the delay a watcher sees
+    /// on top of the saver's.
+    #[arg(long, env = "ADMIN_WATCH_POLL_INTERVAL", default_value = "100ms",
+          value_parser = humantime::parse_duration)]
+    pub watch_poll_interval: Duration,
+    /// How many rows a watcher may fall behind the newest saved row before it is cut off with
+    /// RESOURCE_EXHAUSTED (it resumes with its cursor).
+    #[arg(long, env = "ADMIN_WATCH_BUFFER", default_value_t = 4096,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub watch_buffer: u32,
     #[command(flatten)]
     pub database: DatabaseArgs,
     #[command(flatten)]

@@ -1,35 +1,97 @@
-//! The admin service: answers questions about the stored measurements.
+//! The admin service: answers questions about the stored measurements over gRPC
+//! (`sensorpipe.v1.AdminService`), gRPC-Web (browsers, natively or through Envoy) and HTTP JSON
+//! (`GET /measurements`, `GET /sensors`, `GET /measurements/watch` as Server-Sent Events), all
+//! on one port, with the same answers and the same errors.
 //!
-//! So far it serves gRPC health and reflection; `AdminService` itself arrives with the query
-//! issue. `main` only wires [`Config`] to [`Application`], so tests run the same code on port 0.
+//! # Layout
+//! - [`config`]: flags and environment variables.
+//! - `query`: requests checked into queries; `token`: page tokens and watch cursors.
+//! - `store`: the SQL; `watch`: the shared poller behind every watcher.
+//! - `service`: the answers, protocol-free; `grpc`, `http`: the protocols; `error`: how refusals
+//!   look on each; `metrics`: what `/metrics` counts.
 #![deny(rust_2018_idioms)]
 #![forbid(unsafe_code)]
 
-mod config;
+pub mod config;
+mod error;
+mod grpc;
+mod http;
+mod metrics;
+mod query;
+mod service;
+pub mod store;
+mod token;
+mod watch;
 
-use std::{future::Future, net::SocketAddr};
+use std::{future::Future, net::SocketAddr, time::Duration};
 
-use sensorpipe::grpc;
-use tokio::net::TcpListener;
+use axum::http::{HeaderName, Method};
+use sensorpipe::{
+    grpc as server,
+    proto::v1::admin_service_server::{AdminServiceServer, SERVICE_NAME},
+    shutdown,
+};
+use tokio::{net::TcpListener, sync::watch as signal};
 use tonic::service::Routes;
+use tonic_health::ServingStatus;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub use config::Config;
+
+use crate::{grpc::AdminGrpc, service::Admin, store::Store, watch::Watch};
+
+/// In-flight calls get this long to finish after the stop signal; watches end at once.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Why the service could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot create the database pool: {0}")]
+    Pool(#[from] sensorpipe::db::PoolError),
+    #[error(transparent)]
+    Server(#[from] server::Error),
+}
 
 /// A bound, not yet serving admin service.
 pub struct Application {
     listener: TcpListener,
     routes: Routes,
+    watch: Watch,
+    watch_poll_interval: Duration,
+    stopping: signal::Sender<bool>,
 }
 
 impl Application {
-    /// Binds the listener (so [`Application::local_addr`] is known before serving) and builds the
-    /// routes.
-    pub async fn build(config: Config) -> Result<Self, grpc::Error> {
-        let listener = grpc::bind(config.listen_addr).await?;
-        let (routes, _health) = grpc::standard_routes().await?;
+    /// Builds the pool (connections open on first use, so a database that is down only makes
+    /// calls fail with UNAVAILABLE) and the routes, and binds the listener, so
+    /// [`Application::local_addr`] is known before serving.
+    pub async fn build(config: Config) -> Result<Self, Error> {
+        let store = Store::new(&config.database.database_url, config.db_pool_size.into())?;
+        let (stopping, stopping_rx) = signal::channel(false);
+        let watch = Watch::new(store.clone(), config.watch_buffer as usize, stopping_rx);
+        let admin = Admin::new(store, watch.clone());
+
+        let listener = server::bind(config.listen_addr).await?;
+        let (mut routes, health) = server::standard_routes().await?;
+        routes.add_service(AdminServiceServer::new(AdminGrpc::new(admin.clone())));
+        health
+            .set_service_status(SERVICE_NAME, ServingStatus::Serving)
+            .await;
+        // gRPC-Web only on the gRPC routes: as a server-wide layer it would answer every other
+        // HTTP/1.1 request (the JSON routes) with 400.
+        let router = routes
+            .routes()
+            .into_axum_router()
+            .route_layer(tonic_web::GrpcWebLayer::new())
+            .merge(http::router(admin))
+            .merge(sensorpipe::metrics::router())
+            .layer(cors());
         Ok(Self {
             listener,
-            routes: routes.routes(),
+            routes: Routes::from(router),
+            watch,
+            watch_poll_interval: config.watch_poll_interval,
+            stopping,
         })
     }
 
@@ -40,12 +102,51 @@ impl Application {
             .expect("a bound listener has an address")
     }
 
-    /// Serves until `shutdown` resolves, then drains in-flight calls.
-    pub async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()>,
-    ) -> Result<(), grpc::Error> {
+    /// Serves until `shutdown` resolves; then ends every watch with UNAVAILABLE (clients resume
+    /// with their cursor) and gives in-flight calls the grace period.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
         tracing::info!(addr = %self.local_addr(), "admin listening");
-        grpc::serve(self.listener, self.routes, shutdown).await
+        let poller = tokio::spawn(self.watch.run_poller(self.watch_poll_interval));
+        let stopping = self.stopping;
+        let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            stopping.send_replace(true);
+            let _ = stopped_tx.send(());
+        };
+        let serve = server::serve(self.listener, self.routes, signal);
+        tokio::pin!(serve);
+        tokio::select! {
+            result = &mut serve => result?,
+            Ok(()) = stopped_rx => {
+                if let Some(result) = shutdown::with_grace(SHUTDOWN_GRACE, &mut serve).await {
+                    result?;
+                }
+            }
+        }
+        poller.abort();
+        tracing::info!("admin stopped");
+        Ok(())
     }
+}
+
+/// Browsers may call from any origin (the data is read-only); gRPC-Web needs its own request
+/// headers allowed and the gRPC status headers exposed, or the browser hides them.
+fn cors() -> CorsLayer {
+    let header = HeaderName::from_static;
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::any())
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers([
+            header("content-type"),
+            header("x-grpc-web"),
+            header("x-user-agent"),
+            header("grpc-timeout"),
+            header("last-event-id"),
+        ])
+        .expose_headers([
+            header("grpc-status"),
+            header("grpc-message"),
+            header("grpc-status-details-bin"),
+        ])
 }

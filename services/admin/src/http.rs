@@ -1,0 +1,231 @@
+//! The HTTP JSON face of the admin service: `GET /measurements`, `GET /sensors` and the watch as
+//! Server-Sent Events at `GET /measurements/watch`. Parameters become the same checked queries as
+//! gRPC requests, so answers and errors match; only field names differ (`limit` is `page_size`).
+
+use std::convert::Infallible;
+
+use axum::{
+    Json, Router,
+    extract::{Query, State, rejection::QueryRejection},
+    http::HeaderMap,
+    response::{
+        IntoResponse, Response,
+        sse::{Event, KeepAlive, Sse},
+    },
+    routing::get,
+};
+use chrono::{DateTime, SecondsFormat, Utc};
+use futures::StreamExt;
+use prost_types::Timestamp;
+use sensorpipe::{db, proto::v1};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    error::{AdminError, Field},
+    metrics::{Method, Protocol, observe},
+    query::{self, MeasurementsQuery, SensorsQuery, WatchQuery},
+    service::Admin,
+    store::SensorRow,
+};
+
+pub fn router(admin: Admin) -> Router {
+    Router::new()
+        .route("/measurements", get(list_measurements))
+        .route("/sensors", get(list_sensors))
+        .route("/measurements/watch", get(watch))
+        .with_state(admin)
+}
+
+/// A stored measurement; times are RFC 3339 in UTC with microseconds.
+#[derive(Debug, Serialize)]
+pub struct MeasurementJson {
+    pub sensor_id: String,
+    pub measured_at: String,
+    pub celsius: f64,
+    pub ingested_at: String,
+    pub saved_at: String,
+}
+
+impl From<db::Measurement> for MeasurementJson {
+    fn from(row: db::Measurement) -> Self {
+        Self {
+            sensor_id: row.sensor_id,
+            measured_at: rfc3339(row.measured_at),
+            celsius: row.celsius,
+            ingested_at: rfc3339(row.ingested_at),
+            saved_at: rfc3339(row.saved_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct MeasurementsJson {
+    measurements: Vec<MeasurementJson>,
+    next_page_token: String,
+}
+
+#[derive(Debug, Serialize)]
+struct SensorJson {
+    sensor_id: String,
+    latest: MeasurementJson,
+    measurement_count: i64,
+}
+
+#[derive(Debug, Serialize)]
+struct SensorsJson {
+    sensors: Vec<SensorJson>,
+    next_page_token: String,
+}
+
+/// Every parameter as text, so that each bad value gets our error naming it, not a generic one.
+#[derive(Debug, Default, Deserialize)]
+struct Params {
+    limit: Option<String>,
+    page_token: Option<String>,
+    sensor_id: Option<String>,
+    start_time: Option<String>,
+    end_time: Option<String>,
+    cursor: Option<String>,
+}
+
+async fn list_measurements(
+    State(admin): State<Admin>,
+    params: Result<Query<Params>, QueryRejection>,
+) -> Response {
+    let page = observe(Method::ListMeasurements, Protocol::Http, async {
+        let params = params_of(params)?;
+        let request = v1::ListMeasurementsRequest {
+            page_size: limit(&params)?,
+            page_token: params.page_token.unwrap_or_default(),
+            sensor_id: params.sensor_id.unwrap_or_default(),
+            start_time: time(params.start_time, Field::StartTime)?,
+            end_time: time(params.end_time, Field::EndTime)?,
+        };
+        admin
+            .list_measurements(MeasurementsQuery::try_from(request)?)
+            .await
+    })
+    .await;
+    match page {
+        Ok(page) => Json(MeasurementsJson {
+            measurements: page.items.into_iter().map(Into::into).collect(),
+            next_page_token: page.next_page_token,
+        })
+        .into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn list_sensors(
+    State(admin): State<Admin>,
+    params: Result<Query<Params>, QueryRejection>,
+) -> Response {
+    let page = observe(Method::ListSensors, Protocol::Http, async {
+        let params = params_of(params)?;
+        let request = v1::ListSensorsRequest {
+            page_size: limit(&params)?,
+            page_token: params.page_token.unwrap_or_default(),
+        };
+        admin.list_sensors(SensorsQuery::try_from(request)?).await
+    })
+    .await;
+    match page {
+        Ok(page) => Json(SensorsJson {
+            sensors: page.items.into_iter().map(sensor).collect(),
+            next_page_token: page.next_page_token,
+        })
+        .into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// Each row is an event `measurement` whose id is its cursor, so a browser's `EventSource`
+/// resumes by itself after a disconnect (it sends the last id as `Last-Event-ID`). A failure is a
+/// last event `error` carrying the JSON error body.
+async fn watch(
+    State(admin): State<Admin>,
+    headers: HeaderMap,
+    params: Result<Query<Params>, QueryRejection>,
+) -> Response {
+    let query = observe(Method::WatchMeasurements, Protocol::Http, async {
+        let params = params_of(params)?;
+        let last_event_id = headers
+            .get("last-event-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        WatchQuery::try_from(v1::WatchMeasurementsRequest {
+            sensor_id: params.sensor_id.unwrap_or_default(),
+            cursor: params.cursor.or(last_event_id).unwrap_or_default(),
+        })
+    })
+    .await;
+    let query = match query {
+        Ok(query) => query,
+        Err(error) => return error.into_response(),
+    };
+    let events = admin.watch(query).map(|item| {
+        let event = match item {
+            Ok(saved) => Event::default()
+                .event("measurement")
+                .id(saved.position.encode())
+                .json_data(MeasurementJson::from(saved.measurement.clone())),
+            Err(error) => Event::default().event("error").json_data(error.body()),
+        };
+        Ok::<_, Infallible>(event.expect("our JSON serializes"))
+    });
+    Sse::new(events)
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+fn params_of(params: Result<Query<Params>, QueryRejection>) -> Result<Params, AdminError> {
+    // Every parameter is text, so only a malformed query string (bad escapes, a repeated
+    // parameter) gets here.
+    params
+        .map(|Query(p)| p)
+        .map_err(|rejection| AdminError::invalid(Field::Query, rejection.body_text()))
+}
+
+fn limit(params: &Params) -> Result<i32, AdminError> {
+    let Some(text) = params.limit.as_deref() else {
+        return Ok(0);
+    };
+    let asked: i64 = text.trim().parse().map_err(|_| {
+        AdminError::invalid(
+            Field::PageSize,
+            format!(
+                "must be an integer from 0 to {}, got {text:?}",
+                query::MAX_PAGE_SIZE
+            ),
+        )
+    })?;
+    Ok(query::page_size(asked)? as i32)
+}
+
+fn time(text: Option<String>, field: Field) -> Result<Option<Timestamp>, AdminError> {
+    let Some(text) = text.filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let at = DateTime::parse_from_rfc3339(&text).map_err(|_| {
+        AdminError::invalid(
+            field,
+            format!("must be an RFC 3339 time such as 2026-11-27T10:00:00Z, got {text:?}"),
+        )
+    })?;
+    Ok(Some(Timestamp {
+        seconds: at.timestamp(),
+        nanos: at.timestamp_subsec_nanos() as i32,
+    }))
+}
+
+fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn sensor(row: SensorRow) -> SensorJson {
+    SensorJson {
+        sensor_id: row.latest.sensor_id.clone(),
+        measurement_count: row.measurement_count,
+        latest: db::Measurement::from(row.latest).into(),
+    }
+}

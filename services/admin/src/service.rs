@@ -1,0 +1,64 @@
+//! The answers, protocol-free: what `ListMeasurements`, `ListSensors` and `WatchMeasurements`
+//! return for a checked query. gRPC and HTTP only translate in and out.
+
+use futures::Stream;
+use sensorpipe::db::Measurement;
+
+use crate::{
+    error::AdminError,
+    query::{MeasurementsQuery, SensorsQuery, WatchQuery},
+    store::{SensorRow, Store},
+    watch::{Watch, WatchItem},
+};
+
+/// One page and the token for the next one (empty on the last page).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_page_token: String,
+}
+
+#[derive(Clone)]
+pub struct Admin {
+    store: Store,
+    watch: Watch,
+}
+
+impl Admin {
+    pub fn new(store: Store, watch: Watch) -> Self {
+        Self { store, watch }
+    }
+
+    pub async fn list_measurements(
+        &self,
+        query: MeasurementsQuery,
+    ) -> Result<Page<Measurement>, AdminError> {
+        let rows = self.store.list_measurements(&query).await?;
+        Ok(page(rows, query.page_size, |last| query.next_token(last)))
+    }
+
+    pub async fn list_sensors(&self, query: SensorsQuery) -> Result<Page<SensorRow>, AdminError> {
+        let rows = self.store.list_sensors(&query).await?;
+        Ok(page(rows, query.page_size, |last| {
+            query.next_token(&last.latest.sensor_id)
+        }))
+    }
+
+    pub fn watch(&self, query: WatchQuery) -> impl Stream<Item = WatchItem> + use<> {
+        self.watch.subscribe(query)
+    }
+}
+
+/// The store returns one row more than a page: its presence says a next page exists.
+fn page<T>(mut rows: Vec<T>, page_size: usize, token: impl Fn(&T) -> String) -> Page<T> {
+    let next_page_token = if rows.len() > page_size {
+        rows.truncate(page_size);
+        rows.last().map(&token).unwrap_or_default()
+    } else {
+        String::new()
+    };
+    Page {
+        items: rows,
+        next_page_token,
+    }
+}

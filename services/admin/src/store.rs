@@ -1,0 +1,224 @@
+//! Every query the admin service runs, each served by an index (see `explain`):
+//! - newest first, all sensors: `measurements_newest (measured_at DESC, sensor_id DESC)`;
+//! - newest first, one sensor: the primary key `(sensor_id, measured_at)`, scanned backwards;
+//! - sensors: the primary key, skipping from one sensor to the next;
+//! - the watch: `measurements_save_order (save_xid)`.
+//!
+//! Keyset conditions are written as `measured_at <= t AND (measured_at < t OR sensor_id < s)`:
+//! the first half is an index bound, the second only filters the rows that tie on `t`, so a deep
+//! page costs what the first page costs.
+
+use chrono::{DateTime, Utc};
+use diesel::{
+    prelude::*,
+    sql_query,
+    sql_types::{BigInt, Float8, Integer, Nullable, Text, Timestamptz, Varchar},
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use sensorpipe::db::{Measurement, Pool, create_pool, schema::measurements};
+
+use crate::{
+    error::AdminError,
+    query::{MeasurementsQuery, SensorsQuery},
+    token::Position,
+};
+
+/// The database side of the admin service: a connection pool and the queries.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+}
+
+/// A sensor with its newest row and its row count.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct SensorRow {
+    #[diesel(embed)]
+    pub latest: LatestRow,
+    #[diesel(sql_type = BigInt)]
+    pub measurement_count: i64,
+}
+
+/// The newest row of a sensor, as `ListSensors` reads it.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct LatestRow {
+    #[diesel(sql_type = Varchar)]
+    pub sensor_id: String,
+    #[diesel(sql_type = Timestamptz)]
+    pub measured_at: DateTime<Utc>,
+    #[diesel(sql_type = Float8)]
+    pub celsius: f64,
+    #[diesel(sql_type = Timestamptz)]
+    pub ingested_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    pub saved_at: DateTime<Utc>,
+}
+
+impl From<LatestRow> for Measurement {
+    fn from(row: LatestRow) -> Self {
+        Self {
+            sensor_id: row.sensor_id,
+            measured_at: row.measured_at,
+            celsius: row.celsius,
+            ingested_at: row.ingested_at,
+            saved_at: row.saved_at,
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+struct SavedRow {
+    #[diesel(sql_type = BigInt)]
+    xid: i64,
+    #[diesel(embed)]
+    row: LatestRow,
+}
+
+#[derive(QueryableByName)]
+struct Horizon {
+    #[diesel(sql_type = BigInt)]
+    xid: i64,
+}
+
+/// Sensors in `sensor_id` order after `$1` (NULL: from the first), at most `$2`, found by
+/// hopping through the primary key (one index probe per sensor, however many rows each has);
+/// then each sensor's newest row (a backward probe) and its count (an index-only range scan).
+const LIST_SENSORS: &str = "\
+WITH RECURSIVE ids(sensor_id, n) AS (
+    (SELECT sensor_id, 1 FROM measurements
+      WHERE $1::varchar IS NULL OR sensor_id > $1 ORDER BY sensor_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT m.sensor_id FROM measurements m WHERE m.sensor_id > ids.sensor_id
+             ORDER BY m.sensor_id LIMIT 1), n + 1
+      FROM ids WHERE ids.sensor_id IS NOT NULL AND n < $2
+)
+SELECT latest.*, counts.measurement_count
+  FROM ids
+  CROSS JOIN LATERAL (SELECT sensor_id, measured_at, celsius, ingested_at, saved_at
+                        FROM measurements m WHERE m.sensor_id = ids.sensor_id
+                       ORDER BY measured_at DESC LIMIT 1) latest
+  CROSS JOIN LATERAL (SELECT count(*) AS measurement_count
+                        FROM measurements m WHERE m.sensor_id = ids.sensor_id) counts
+ WHERE ids.sensor_id IS NOT NULL
+ ORDER BY ids.sensor_id";
+
+/// Every transaction below this id has ended: rows saved by them are final.
+const HORIZON: &str = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::int8 AS xid";
+
+/// Rows after position ($1 xid, $2 sensor, $3 time) saved by transactions below $4, optionally
+/// of sensor $5, in save order, at most $6. `COLLATE "C"`: bytewise, as [`Position`] compares.
+const SAVED_AFTER: &str = "\
+SELECT save_xid::text::int8 AS xid, sensor_id, measured_at, celsius, ingested_at, saved_at
+  FROM measurements
+ WHERE save_xid >= $1::text::xid8 AND save_xid < $4::text::xid8
+   AND (save_xid > $1::text::xid8 OR (sensor_id COLLATE \"C\", measured_at) > ($2, $3))
+   AND ($5::varchar IS NULL OR sensor_id = $5)
+ ORDER BY save_xid, sensor_id COLLATE \"C\", measured_at
+ LIMIT $6";
+
+impl Store {
+    /// Connections are opened on first use, so the service starts while PostgreSQL is down and
+    /// answers UNAVAILABLE until it is back.
+    pub fn new(database_url: &str, pool_size: usize) -> Result<Self, sensorpipe::db::PoolError> {
+        Ok(Self {
+            pool: create_pool(database_url, pool_size)?,
+        })
+    }
+
+    async fn connection(
+        &self,
+    ) -> Result<impl std::ops::DerefMut<Target = AsyncPgConnection> + use<>, AdminError> {
+        self.pool.get().await.map_err(|error| {
+            tracing::warn!(%error, "no database connection");
+            AdminError::Unavailable(error.to_string())
+        })
+    }
+
+    /// Up to `page_size + 1` rows, newest first: the extra row only says another page exists.
+    pub async fn list_measurements(
+        &self,
+        query: &MeasurementsQuery,
+    ) -> Result<Vec<Measurement>, AdminError> {
+        use measurements::dsl as m;
+        let mut select = m::measurements
+            .select(Measurement::as_select())
+            .order((m::measured_at.desc(), m::sensor_id.desc()))
+            .limit(query.page_size as i64 + 1)
+            .into_boxed();
+        if let Some(sensor_id) = &query.filter.sensor_id {
+            select = select.filter(m::sensor_id.eq(sensor_id.clone()));
+        }
+        if let Some(start) = query.filter.start {
+            select = select.filter(m::measured_at.ge(start));
+        }
+        if let Some(end) = query.filter.end {
+            select = select.filter(m::measured_at.lt(end));
+        }
+        if let Some((at, sensor_id)) = &query.after {
+            select = select.filter(m::measured_at.le(*at)).filter(
+                m::measured_at
+                    .lt(*at)
+                    .or(m::sensor_id.lt(sensor_id.clone())),
+            );
+        }
+        let mut conn = self.connection().await?;
+        select.load(&mut conn).await.map_err(query_failed)
+    }
+
+    /// Up to `page_size + 1` sensors in id order.
+    pub async fn list_sensors(&self, query: &SensorsQuery) -> Result<Vec<SensorRow>, AdminError> {
+        let mut conn = self.connection().await?;
+        sql_query(LIST_SENSORS)
+            .bind::<Nullable<Varchar>, _>(query.after.as_deref())
+            .bind::<Integer, _>(query.page_size as i32 + 1)
+            .load(&mut conn)
+            .await
+            .map_err(query_failed)
+    }
+
+    /// The save-order horizon: every row saved by a transaction below it is final.
+    pub async fn horizon(&self) -> Result<u64, AdminError> {
+        let mut conn = self.connection().await?;
+        let horizon: Horizon = sql_query(HORIZON)
+            .get_result(&mut conn)
+            .await
+            .map_err(query_failed)?;
+        Ok(horizon.xid as u64)
+    }
+
+    /// Up to `limit` final rows after `after` and below the horizon `below`, in save order.
+    pub async fn saved_after(
+        &self,
+        after: &Position,
+        below: u64,
+        sensor_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(Position, Measurement)>, AdminError> {
+        let mut conn = self.connection().await?;
+        let rows: Vec<SavedRow> = sql_query(SAVED_AFTER)
+            .bind::<Text, _>(after.xid.to_string())
+            .bind::<Varchar, _>(&after.sensor_id)
+            .bind::<Timestamptz, _>(after.measured_at)
+            .bind::<Text, _>(below.to_string())
+            .bind::<Nullable<Varchar>, _>(sensor_id)
+            .bind::<BigInt, _>(limit as i64)
+            .load(&mut conn)
+            .await
+            .map_err(query_failed)?;
+        Ok(rows
+            .into_iter()
+            .map(|saved| {
+                let position = Position {
+                    xid: saved.xid as u64,
+                    sensor_id: saved.row.sensor_id.clone(),
+                    measured_at: saved.row.measured_at,
+                };
+                (position, saved.row.into())
+            })
+            .collect())
+    }
+}
+
+fn query_failed(error: diesel::result::Error) -> AdminError {
+    tracing::warn!(%error, "query failed");
+    AdminError::Unavailable(error.to_string())
+}
