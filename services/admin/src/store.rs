@@ -10,7 +10,10 @@
 
 use chrono::{DateTime, Utc};
 use diesel::{
+    dsl::AsSelect,
+    pg::Pg,
     prelude::*,
+    query_builder::{AstPass, BoxedSqlQuery, Query, QueryFragment, QueryId, SqlQuery},
     sql_query,
     sql_types::{BigInt, Float8, Integer, Nullable, Text, Timestamptz, Varchar},
 };
@@ -20,7 +23,7 @@ use sensorpipe::db::{Measurement, Pool, create_pool, schema::measurements};
 use crate::{
     error::AdminError,
     query::{MeasurementsQuery, SensorsQuery},
-    token::Position,
+    token::{Filter, Position},
 };
 
 /// The database side of the admin service: a connection pool and the queries.
@@ -104,6 +107,9 @@ SELECT latest.*, counts.measurement_count
 /// Every transaction below this id has ended: rows saved by them are final.
 const HORIZON: &str = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::int8 AS xid";
 
+/// The newest saving transaction (a backward probe of the save-order index).
+const NEWEST_XID: &str = "SELECT max(save_xid)::text::int8 AS xid FROM measurements";
+
 /// Rows after position ($1 xid, $2 sensor, $3 time) saved by transactions below $4, optionally
 /// of sensor $5, in save order, at most $6. `COLLATE "C"`: bytewise, as [`Position`] compares.
 const SAVED_AFTER: &str = "\
@@ -138,38 +144,17 @@ impl Store {
         &self,
         query: &MeasurementsQuery,
     ) -> Result<Vec<Measurement>, AdminError> {
-        use measurements::dsl as m;
-        let mut select = m::measurements
-            .select(Measurement::as_select())
-            .order((m::measured_at.desc(), m::sensor_id.desc()))
-            .limit(query.page_size as i64 + 1)
-            .into_boxed();
-        if let Some(sensor_id) = &query.filter.sensor_id {
-            select = select.filter(m::sensor_id.eq(sensor_id.clone()));
-        }
-        if let Some(start) = query.filter.start {
-            select = select.filter(m::measured_at.ge(start));
-        }
-        if let Some(end) = query.filter.end {
-            select = select.filter(m::measured_at.lt(end));
-        }
-        if let Some((at, sensor_id)) = &query.after {
-            select = select.filter(m::measured_at.le(*at)).filter(
-                m::measured_at
-                    .lt(*at)
-                    .or(m::sensor_id.lt(sensor_id.clone())),
-            );
-        }
         let mut conn = self.connection().await?;
-        select.load(&mut conn).await.map_err(query_failed)
+        measurements_query(query)
+            .load(&mut conn)
+            .await
+            .map_err(query_failed)
     }
 
     /// Up to `page_size + 1` sensors in id order.
     pub async fn list_sensors(&self, query: &SensorsQuery) -> Result<Vec<SensorRow>, AdminError> {
         let mut conn = self.connection().await?;
-        sql_query(LIST_SENSORS)
-            .bind::<Nullable<Varchar>, _>(query.after.as_deref())
-            .bind::<Integer, _>(query.page_size as i32 + 1)
+        sensors_query(query)
             .load(&mut conn)
             .await
             .map_err(query_failed)
@@ -194,13 +179,7 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<(Position, Measurement)>, AdminError> {
         let mut conn = self.connection().await?;
-        let rows: Vec<SavedRow> = sql_query(SAVED_AFTER)
-            .bind::<Text, _>(after.xid.to_string())
-            .bind::<Varchar, _>(&after.sensor_id)
-            .bind::<Timestamptz, _>(after.measured_at)
-            .bind::<Text, _>(below.to_string())
-            .bind::<Nullable<Varchar>, _>(sensor_id)
-            .bind::<BigInt, _>(limit as i64)
+        let rows: Vec<SavedRow> = saved_after_query(after, below, sensor_id, limit)
             .load(&mut conn)
             .await
             .map_err(query_failed)?;
@@ -216,6 +195,161 @@ impl Store {
             })
             .collect())
     }
+
+    /// `EXPLAIN (ANALYZE, BUFFERS)` of every query shape, with arguments taken from the table
+    /// (its newest row, a sensor, the second page): which index serves each, and what it costs.
+    pub async fn explain(&self) -> Result<Vec<(&'static str, String)>, AdminError> {
+        let newest = self
+            .list_measurements(&MeasurementsQuery {
+                page_size: 100,
+                filter: Filter::default(),
+                after: None,
+            })
+            .await?;
+        let (Some(first), Some(last)) = (<[_]>::first(&newest), <[_]>::last(&newest)) else {
+            return Ok(Vec::new());
+        };
+        let newest_100 = |filter: Filter, after: Option<(DateTime<Utc>, String)>| {
+            measurements_query(&MeasurementsQuery {
+                page_size: 100,
+                filter,
+                after,
+            })
+        };
+        let one_sensor = Filter {
+            sensor_id: Some(first.sensor_id.clone()),
+            ..Filter::default()
+        };
+        let range = Filter {
+            start: Some(last.measured_at - chrono::Duration::hours(1)),
+            end: Some(last.measured_at),
+            ..Filter::default()
+        };
+        let page_2 = Some((last.measured_at, last.sensor_id.clone()));
+        let sensors = SensorsQuery {
+            page_size: 100,
+            after: None,
+        };
+        // A typical poll: the rows of the newest saving transaction.
+        let newest_xid: Horizon = sql_query(NEWEST_XID)
+            .get_result(&mut *self.connection().await?)
+            .await
+            .map_err(query_failed)?;
+        let recent = Position::start_of(newest_xid.xid as u64);
+        let queries: [(&'static str, Explain); 6] = [
+            (
+                "newest 100, all sensors",
+                Explain::of(newest_100(Filter::default(), None)),
+            ),
+            (
+                "newest 100, one sensor",
+                Explain::of(newest_100(one_sensor, None)),
+            ),
+            (
+                "newest 100, page 2",
+                Explain::of(newest_100(Filter::default(), page_2)),
+            ),
+            (
+                "newest 100, last hour of the data",
+                Explain::of(newest_100(range, None)),
+            ),
+            ("100 sensors", Explain::of(sensors_query(&sensors))),
+            (
+                "watch poll",
+                Explain::of(saved_after_query(&recent, u64::MAX >> 1, None, 1000)),
+            ),
+        ];
+        let mut conn = self.connection().await?;
+        let mut plans = Vec::new();
+        for (name, explain) in queries {
+            let lines: Vec<String> = explain.load(&mut conn).await.map_err(query_failed)?;
+            plans.push((name, lines.join("\n")));
+        }
+        Ok(plans)
+    }
+}
+
+type BoxedMeasurements = measurements::BoxedQuery<'static, Pg, AsSelect<Measurement, Pg>>;
+
+fn measurements_query(query: &MeasurementsQuery) -> BoxedMeasurements {
+    use measurements::dsl as m;
+    let mut select = m::measurements
+        .select(Measurement::as_select())
+        .order((m::measured_at.desc(), m::sensor_id.desc()))
+        .limit(query.page_size as i64 + 1)
+        .into_boxed();
+    if let Some(sensor_id) = &query.filter.sensor_id {
+        select = select.filter(m::sensor_id.eq(sensor_id.clone()));
+    }
+    if let Some(start) = query.filter.start {
+        select = select.filter(m::measured_at.ge(start));
+    }
+    if let Some(end) = query.filter.end {
+        select = select.filter(m::measured_at.lt(end));
+    }
+    if let Some((at, sensor_id)) = &query.after {
+        select = select.filter(m::measured_at.le(*at)).filter(
+            m::measured_at
+                .lt(*at)
+                .or(m::sensor_id.lt(sensor_id.clone())),
+        );
+    }
+    select
+}
+
+fn sensors_query(query: &SensorsQuery) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
+    sql_query(LIST_SENSORS)
+        .into_boxed()
+        .bind::<Nullable<Varchar>, _>(query.after.clone())
+        .bind::<Integer, _>(query.page_size as i32 + 1)
+}
+
+fn saved_after_query(
+    after: &Position,
+    below: u64,
+    sensor_id: Option<&str>,
+    limit: usize,
+) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
+    sql_query(SAVED_AFTER)
+        .into_boxed()
+        .bind::<Text, _>(after.xid.to_string())
+        .bind::<Varchar, _>(after.sensor_id.clone())
+        .bind::<Timestamptz, _>(after.measured_at)
+        .bind::<Text, _>(below.to_string())
+        .bind::<Nullable<Varchar>, _>(sensor_id.map(str::to_owned))
+        .bind::<BigInt, _>(limit as i64)
+}
+
+/// `EXPLAIN (ANALYZE, BUFFERS)` in front of a query, with the query's own binds: the plan of
+/// exactly what the service runs.
+struct Explain(Box<dyn QueryFragment<Pg> + Send>);
+
+impl Explain {
+    fn of(query: impl QueryFragment<Pg> + Send + 'static) -> Self {
+        Self(Box::new(query))
+    }
+}
+
+impl QueryFragment<Pg> for Explain {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("EXPLAIN (ANALYZE, BUFFERS) ");
+        self.0.walk_ast(out.reborrow())
+    }
+}
+
+impl QueryId for Explain {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for Explain {
+    type SqlType = Text;
+}
+
+/// The plans of every query on the database at `database_url` (for `scripts/bench admin`).
+pub async fn explain(database_url: &str) -> Result<Vec<(&'static str, String)>, AdminError> {
+    let store = Store::new(database_url, 1).map_err(|e| AdminError::Unavailable(e.to_string()))?;
+    store.explain().await
 }
 
 fn query_failed(error: diesel::result::Error) -> AdminError {

@@ -34,6 +34,8 @@ pub struct Saved {
 
 pub type WatchItem = Result<Arc<Saved>, AdminError>;
 
+type Joined = Result<(broadcast::Receiver<Arc<Saved>>, Position), AdminError>;
+
 /// The shared poller and the fan-out; cheap to clone.
 #[derive(Clone)]
 pub struct Watch {
@@ -53,7 +55,9 @@ struct Hub {
 
 impl Watch {
     pub fn new(store: Store, buffer: usize, stopping: watch::Receiver<bool>) -> Self {
-        let (ring, _) = broadcast::channel(buffer.max(1));
+        // The poller sends up to a page at once, before anyone can read: a reader that keeps up
+        // must never lag by that alone.
+        let (ring, _) = broadcast::channel(buffer.max(1) + PAGE);
         Self {
             store,
             hub: Arc::new(Mutex::new(Hub {
@@ -136,15 +140,24 @@ impl Watch {
     /// goes away, falls too far behind or the service stops.
     pub fn subscribe(&self, query: WatchQuery) -> impl Stream<Item = WatchItem> + use<> {
         let (tx, rx) = mpsc::channel(16);
-        tokio::spawn(self.clone().feed(query, tx));
+        // From now on: join the ring during the call, so every row saved after it is delivered.
+        let joined = query.after.is_none().then(|| self.join());
+        tokio::spawn(self.clone().feed(query, joined, tx));
         ReceiverStream::new(rx)
     }
 
-    async fn feed(self, query: WatchQuery, tx: mpsc::Sender<WatchItem>) {
+    /// A place in the ring and the position it starts after.
+    fn join(&self) -> Result<(broadcast::Receiver<Arc<Saved>>, Position), AdminError> {
+        let hub = self.hub.lock().expect("watch hub lock");
+        let position = hub.position.clone().ok_or_else(not_ready)?;
+        Ok((hub.ring.subscribe(), position))
+    }
+
+    async fn feed(self, query: WatchQuery, joined: Option<Joined>, tx: mpsc::Sender<WatchItem>) {
         metrics::WATCHERS.inc();
         let mut stopping = self.stopping.clone();
         tokio::select! {
-            end = self.follow(&query, &tx) => {
+            end = self.follow(&query, joined, &tx) => {
                 if let Err(error) = end {
                     if matches!(error, AdminError::TooSlow { .. }) {
                         metrics::WATCHERS_CUT_OFF.inc();
@@ -164,28 +177,29 @@ impl Watch {
     async fn follow(
         &self,
         query: &WatchQuery,
+        joined: Option<Joined>,
         tx: &mpsc::Sender<WatchItem>,
     ) -> Result<(), AdminError> {
         let sensor = query.sensor_id.as_deref();
-        let mut last = query.after.clone();
-        // Catch up without holding a place in the ring, however long that takes ...
-        if let Some(after) = &last {
-            let target = self.position()?;
-            last = Some(self.catch_up(after.clone(), &target, sensor, tx).await?);
-            if tx.is_closed() {
-                return Ok(());
+        let (mut ring, mut last) = match (joined, &query.after) {
+            (Some(joined), _) => joined?,
+            (None, None) => self.join()?,
+            (None, Some(after)) => {
+                // Catch up without holding a place in the ring, however long that takes ...
+                let target = self.position()?;
+                let reached = self.catch_up(after.clone(), &target, sensor, tx).await?;
+                if tx.is_closed() {
+                    return Ok(());
+                }
+                // ... then join it and close the (short) gap that opened meanwhile.
+                let (ring, target) = self.join()?;
+                let reached = if reached < target {
+                    self.catch_up(reached, &target, sensor, tx).await?
+                } else {
+                    reached
+                };
+                (ring, reached)
             }
-        }
-        // ... then join it and close the (short) gap that opened meanwhile.
-        let (mut ring, target) = {
-            let hub = self.hub.lock().expect("watch hub lock");
-            let target = hub.position.clone().ok_or_else(not_ready)?;
-            (hub.ring.subscribe(), target)
-        };
-        let mut last = match last {
-            Some(after) if after < target => self.catch_up(after, &target, sensor, tx).await?,
-            Some(after) => after,
-            None => target,
         };
         loop {
             match ring.recv().await {
