@@ -64,11 +64,12 @@ impl AdminService for AdminGrpc {
         &self,
         request: Request<v1::WatchMeasurementsRequest>,
     ) -> Result<Response<WatchStream>, Status> {
-        let query = observe(Method::WatchMeasurements, Protocol::Grpc, async {
-            WatchQuery::try_from(request.into_inner())
+        let watch = observe(Method::WatchMeasurements, Protocol::Grpc, async {
+            let query = WatchQuery::try_from(request.into_inner())?;
+            self.admin.watch(query).await
         })
         .await?;
-        let stream = self.admin.watch(query).map(|item| {
+        let stream = watch.map(|item| {
             item.map(|saved| v1::WatchMeasurementsResponse {
                 measurement: Some(saved.measurement.clone().into()),
                 cursor: saved.position.encode(),

@@ -6,8 +6,9 @@ use std::convert::Infallible;
 
 use axum::{
     Json, Router,
-    extract::{Query, State, rejection::QueryRejection},
-    http::HeaderMap,
+    body::Body,
+    extract::{Query, Request, State, rejection::QueryRejection},
+    http::{HeaderMap, StatusCode, header},
     response::{
         IntoResponse, Response,
         sse::{Event, KeepAlive, Sse},
@@ -20,8 +21,10 @@ use prost_types::Timestamp;
 use sensorpipe::{db, proto::v1};
 use serde::{Deserialize, Serialize};
 
+use tonic::Status;
+
 use crate::{
-    error::{AdminError, Field},
+    error::{AdminError, ErrorBody, ErrorDetail, Field},
     metrics::{Method, Protocol, observe},
     query::{self, MeasurementsQuery, SensorsQuery, WatchQuery},
     service::Admin,
@@ -147,23 +150,24 @@ async fn watch(
     headers: HeaderMap,
     params: Result<Query<Params>, QueryRejection>,
 ) -> Response {
-    let query = observe(Method::WatchMeasurements, Protocol::Http, async {
+    let watch = observe(Method::WatchMeasurements, Protocol::Http, async {
         let params = params_of(params)?;
         let last_event_id = headers
             .get("last-event-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        WatchQuery::try_from(v1::WatchMeasurementsRequest {
+        let query = WatchQuery::try_from(v1::WatchMeasurementsRequest {
             sensor_id: params.sensor_id.unwrap_or_default(),
             cursor: params.cursor.or(last_event_id).unwrap_or_default(),
-        })
+        })?;
+        admin.watch(query).await
     })
     .await;
-    let query = match query {
-        Ok(query) => query,
+    let watch = match watch {
+        Ok(watch) => watch,
         Err(error) => return error.into_response(),
     };
-    let events = admin.watch(query).map(|item| {
+    let events = watch.map(|item| {
         let event = match item {
             Ok(saved) => Event::default()
                 .event("measurement")
@@ -176,6 +180,32 @@ async fn watch(
     Sse::new(events)
         .keep_alive(KeepAlive::default())
         .into_response()
+}
+
+/// Unknown paths. gRPC and gRPC-Web callers get `UNIMPLEMENTED`, as the gRPC protocol requires;
+/// everyone else a JSON 404 that says what exists.
+pub async fn fallback(request: Request) -> Response {
+    let path = request.uri().path();
+    let grpc = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/grpc"));
+    if grpc {
+        return Status::unimplemented(format!("unknown method {path}"))
+            .into_http::<Body>()
+            .into_response();
+    }
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: "NOT_FOUND",
+            field: None,
+            message: format!(
+                "no resource at {path}: GET /measurements, /sensors, /measurements/watch or /metrics"
+            ),
+        },
+    };
+    (StatusCode::NOT_FOUND, Json(body)).into_response()
 }
 
 fn params_of(params: Result<Query<Params>, QueryRejection>) -> Result<Params, AdminError> {

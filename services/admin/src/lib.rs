@@ -85,6 +85,7 @@ impl Application {
             .route_layer(tonic_web::GrpcWebLayer::new())
             .merge(http::router(admin))
             .merge(sensorpipe::metrics::router())
+            .fallback(http::fallback)
             .layer(cors());
         Ok(Self {
             listener,

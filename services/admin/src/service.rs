@@ -44,8 +44,11 @@ impl Admin {
         }))
     }
 
-    pub fn watch(&self, query: WatchQuery) -> impl Stream<Item = WatchItem> + use<> {
-        self.watch.subscribe(query)
+    pub async fn watch(
+        &self,
+        query: WatchQuery,
+    ) -> Result<impl Stream<Item = WatchItem> + use<>, AdminError> {
+        self.watch.subscribe(query).await
     }
 }
 

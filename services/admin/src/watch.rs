@@ -34,7 +34,10 @@ pub struct Saved {
 
 pub type WatchItem = Result<Arc<Saved>, AdminError>;
 
-type Joined = Result<(broadcast::Receiver<Arc<Saved>>, Position), AdminError>;
+type Joined = (broadcast::Receiver<Arc<Saved>>, Position);
+
+/// How long a new watcher waits for the poller's first read of the database after startup.
+const READY_WAIT: Duration = Duration::from_secs(5);
 
 /// The shared poller and the fan-out; cheap to clone.
 #[derive(Clone)]
@@ -43,6 +46,8 @@ pub struct Watch {
     hub: Arc<Mutex<Hub>>,
     buffer: usize,
     stopping: watch::Receiver<bool>,
+    /// True once the poller has read the database and `Hub::position` is set.
+    ready: Arc<watch::Sender<bool>>,
 }
 
 /// What the lock keeps consistent: a watcher that subscribes and reads `position` together gets
@@ -66,6 +71,7 @@ impl Watch {
             })),
             buffer,
             stopping,
+            ready: Arc::new(watch::channel(false).0),
         }
     }
 
@@ -81,6 +87,10 @@ impl Watch {
                 () = stopped(&mut stopping) => return,
             }
             match self.poll_once().await {
+                Ok(()) if !*self.ready.borrow() => {
+                    self.ready.send_replace(true);
+                    failing = false;
+                }
                 Ok(()) if failing => {
                     tracing::info!("watch poller reaches the database again");
                     failing = false;
@@ -137,17 +147,33 @@ impl Watch {
     }
 
     /// The rows saved after the query's cursor (or from now on), as they come, until the client
-    /// goes away, falls too far behind or the service stops.
-    pub fn subscribe(&self, query: WatchQuery) -> impl Stream<Item = WatchItem> + use<> {
-        let (tx, rx) = mpsc::channel(16);
+    /// goes away, falls too far behind or the service stops. Fails at once if the watch cannot
+    /// read the database (yet).
+    pub async fn subscribe(
+        &self,
+        query: WatchQuery,
+    ) -> Result<impl Stream<Item = WatchItem> + use<>, AdminError> {
+        let mut ready = self.ready.subscribe();
+        if tokio::time::timeout(READY_WAIT, ready.wait_for(|ready| *ready))
+            .await
+            .is_err()
+        {
+            return Err(AdminError::Unavailable(
+                "the watch cannot read the database yet".into(),
+            ));
+        }
         // From now on: join the ring during the call, so every row saved after it is delivered.
-        let joined = query.after.is_none().then(|| self.join());
+        let joined = match query.after {
+            None => Some(self.join()?),
+            Some(_) => None,
+        };
+        let (tx, rx) = mpsc::channel(16);
         tokio::spawn(self.clone().feed(query, joined, tx));
-        ReceiverStream::new(rx)
+        Ok(ReceiverStream::new(rx))
     }
 
     /// A place in the ring and the position it starts after.
-    fn join(&self) -> Result<(broadcast::Receiver<Arc<Saved>>, Position), AdminError> {
+    fn join(&self) -> Result<Joined, AdminError> {
         let hub = self.hub.lock().expect("watch hub lock");
         let position = hub.position.clone().ok_or_else(not_ready)?;
         Ok((hub.ring.subscribe(), position))
@@ -182,7 +208,7 @@ impl Watch {
     ) -> Result<(), AdminError> {
         let sensor = query.sensor_id.as_deref();
         let (mut ring, mut last) = match (joined, &query.after) {
-            (Some(joined), _) => joined?,
+            (Some(joined), _) => joined,
             (None, None) => self.join()?,
             (None, Some(after)) => {
                 // Catch up without holding a place in the ring, however long that takes ...

@@ -1,0 +1,199 @@
+//! A running admin service on a fresh database, with clients for each protocol and a way to
+//! save rows as the saver would.
+
+use admin::{Application, Config};
+use chrono::{DateTime, Utc};
+use clap::Parser;
+use diesel::sql_query;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use sensorpipe::{
+    db::{self, NewMeasurement, connect, schema::measurements},
+    proto::v1::{self, admin_service_client::AdminServiceClient},
+    testing::fresh_database,
+};
+use serde_json::Value;
+use tokio::{sync::oneshot, task::JoinHandle};
+use tonic::transport::Channel;
+
+pub struct TestApp {
+    pub addr: std::net::SocketAddr,
+    pub database_url: String,
+    pub grpc: AdminServiceClient<Channel>,
+    pub http: reqwest::Client,
+    db: AsyncPgConnection,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<Result<(), admin::Error>>>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    /// `args` are extra command-line flags, e.g. `["--watch-buffer", "64"]`.
+    pub async fn spawn_with(args: &[&str]) -> Self {
+        let database_url = fresh_database("admin_test").await;
+        let mut argv = vec![
+            "admin",
+            "--listen-addr",
+            "127.0.0.1:0",
+            "--database-url",
+            &database_url,
+            "--watch-poll-interval",
+            "20ms",
+        ];
+        argv.extend_from_slice(args);
+        let app = Application::build(Config::parse_from(argv))
+            .await
+            .expect("admin builds");
+        let addr = app.local_addr();
+        let (stop, stopped) = oneshot::channel();
+        let server = tokio::spawn(app.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        let channel = Channel::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+            .expect("admin accepts gRPC connections");
+        Self {
+            addr,
+            grpc: AdminServiceClient::new(channel),
+            http: reqwest::Client::new(),
+            db: connect(&database_url).await.expect("test database"),
+            database_url,
+            stop: Some(stop),
+            server: Some(server),
+        }
+    }
+
+    pub fn url(&self, path_and_query: &str) -> String {
+        format!("http://{}{path_and_query}", self.addr)
+    }
+
+    /// `GET` over HTTP: the status and the JSON body.
+    pub async fn get_json(&self, path_and_query: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .get(self.url(path_and_query))
+            .send()
+            .await
+            .expect("admin answers HTTP");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("a JSON body"))
+    }
+
+    /// Saves rows in one transaction, as one saver batch would.
+    pub async fn save(&mut self, rows: &[NewMeasurement]) {
+        for chunk in rows.chunks(10_000) {
+            diesel::insert_into(measurements::table)
+                .values(chunk)
+                .execute(&mut self.db)
+                .await
+                .expect("rows insert");
+        }
+    }
+
+    /// Runs SQL on the test database.
+    pub async fn execute(&mut self, sql: &str) {
+        sql_query(sql)
+            .execute(&mut self.db)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// Stops the service the way a signal does and waits for it to exit.
+    pub async fn stop(mut self) {
+        let _ = self.stop.take().expect("not stopped yet").send(());
+        self.server
+            .take()
+            .expect("running")
+            .await
+            .expect("no panic")
+            .expect("admin stops cleanly");
+    }
+}
+
+/// A row of sensor `sensor` measured `second` seconds (and `micros` microseconds) after a fixed
+/// instant.
+pub fn row(sensor: &str, second: i64, micros: u32) -> NewMeasurement {
+    let measured_at = at(second, micros);
+    NewMeasurement {
+        sensor_id: sensor.to_owned(),
+        measured_at,
+        celsius: second as f64 / 10.0 + f64::from(micros) / 1e7,
+        ingested_at: measured_at + chrono::Duration::milliseconds(250),
+    }
+}
+
+pub fn at(second: i64, micros: u32) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_780_000_000 + second, micros * 1000).expect("valid time")
+}
+
+pub fn timestamp(at: DateTime<Utc>) -> Option<prost_types::Timestamp> {
+    Some(db::to_timestamp(at))
+}
+
+/// 7 sensors over 100 seconds: every sensor reports on even seconds (ties across sensors on the
+/// same instant), some also in between with microseconds, and one sensor only rarely: 741 rows.
+pub fn dataset() -> Vec<NewMeasurement> {
+    let mut rows = Vec::new();
+    for second in 0..100 {
+        for sensor in ["a", "b", "c", "d", "e", "f"] {
+            if second % 2 == 0 {
+                rows.push(row(sensor, second, 0));
+            } else if sensor <= "c" {
+                rows.push(row(sensor, second, 123_456));
+            }
+        }
+        if second % 10 == 0 {
+            rows.push(row("Z.rare:1", second, 1));
+        }
+    }
+    rows
+}
+
+/// The order `ListMeasurements` promises: newest `measured_at` first, ties by `sensor_id`
+/// descending (bytewise).
+pub fn newest_first(rows: &[NewMeasurement]) -> Vec<(String, DateTime<Utc>)> {
+    let mut keys: Vec<_> = rows
+        .iter()
+        .map(|r| (r.sensor_id.clone(), r.measured_at))
+        .collect();
+    keys.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| b.0.cmp(&a.0)));
+    keys
+}
+
+/// The key of a measurement as returned by gRPC.
+pub fn key(m: &v1::Measurement) -> (String, DateTime<Utc>) {
+    let ts = m.measured_at.expect("measured_at set");
+    (
+        m.sensor_id.clone(),
+        DateTime::from_timestamp(ts.seconds, ts.nanos as u32).expect("valid time"),
+    )
+}
+
+/// Every page of `request` over gRPC, following the tokens; panics past `max_pages`.
+pub async fn all_pages(
+    app: &TestApp,
+    request: v1::ListMeasurementsRequest,
+    max_pages: usize,
+) -> Vec<Vec<v1::Measurement>> {
+    let mut request = request;
+    let mut pages = Vec::new();
+    for _ in 0..max_pages {
+        let page = app
+            .grpc
+            .clone()
+            .list_measurements(request.clone())
+            .await
+            .expect("a page")
+            .into_inner();
+        pages.push(page.measurements);
+        if page.next_page_token.is_empty() {
+            return pages;
+        }
+        request.page_token = page.next_page_token;
+    }
+    panic!("more than {max_pages} pages");
+}

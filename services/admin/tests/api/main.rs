@@ -1,0 +1,9 @@
+//! The admin service in-process against a real PostgreSQL (`scripts/stack start`), one fresh
+//! database per test.
+
+mod helpers;
+
+mod errors;
+mod paging;
+mod protocols;
+mod watch;
