@@ -1,6 +1,7 @@
 //! The admin service in-process against a real PostgreSQL (`scripts/stack start`), one fresh
 //! database per test.
 
+mod grpc_web;
 mod helpers;
 
 mod errors;
