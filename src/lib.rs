@@ -26,6 +26,8 @@ pub mod telemetry;
 pub mod db;
 #[cfg(feature = "grpc")]
 pub mod grpc;
+#[cfg(feature = "grpc")]
+pub mod http_error;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 #[cfg(feature = "grpc")]

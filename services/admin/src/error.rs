@@ -6,7 +6,7 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use serde::Serialize;
+use sensorpipe::http_error::{ErrorBody, ErrorDetail};
 use tonic::{Code, Status};
 
 /// A request field that can be wrong.
@@ -85,15 +85,12 @@ impl AdminError {
 
     /// The JSON error body (`{"error": {...}}`) shared by error responses and SSE error events.
     pub fn body(&self) -> ErrorBody {
+        let field = match self {
+            Self::Invalid { field, .. } => Some(field.http_name().to_owned()),
+            _ => None,
+        };
         ErrorBody {
-            error: ErrorDetail {
-                code: code_name(self.code()),
-                field: match self {
-                    Self::Invalid { field, .. } => Some(field.http_name()),
-                    _ => None,
-                },
-                message: self.http_message(),
-            },
+            error: ErrorDetail::new(self.code(), field, self.http_message()),
         }
     }
 }
@@ -104,21 +101,6 @@ impl From<AdminError> for Status {
     }
 }
 
-/// The JSON error body of every HTTP error: `{"error": {"code", "field", "message"}}`.
-#[derive(Debug, Serialize)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Debug, Serialize)]
-pub struct ErrorDetail {
-    /// The gRPC code name, the same as a gRPC caller would see (`INVALID_ARGUMENT`, ...).
-    pub code: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<&'static str>,
-    pub message: String,
-}
-
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
         let status = match self.code() {
@@ -127,16 +109,6 @@ impl IntoResponse for AdminError {
             _ => StatusCode::SERVICE_UNAVAILABLE,
         };
         (status, Json(self.body())).into_response()
-    }
-}
-
-pub fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::Unavailable => "UNAVAILABLE",
-        _ => "INTERNAL",
     }
 }
 

@@ -21,10 +21,11 @@ use prost_types::Timestamp;
 use sensorpipe::{db, proto::v1};
 use serde::{Deserialize, Serialize};
 
-use tonic::Status;
+use sensorpipe::http_error::{ErrorBody, ErrorDetail};
+use tonic::{Code, Status};
 
 use crate::{
-    error::{AdminError, ErrorBody, ErrorDetail, Field},
+    error::{AdminError, Field},
     metrics::{Method, Protocol, observe},
     query::{self, MeasurementsQuery, SensorsQuery, WatchQuery},
     service::Admin,
@@ -196,14 +197,11 @@ pub async fn fallback(request: Request) -> Response {
             .into_http::<Body>()
             .into_response();
     }
+    let message = format!(
+        "no resource at {path}: GET /measurements, /sensors, /measurements/watch or /metrics"
+    );
     let body = ErrorBody {
-        error: ErrorDetail {
-            code: "NOT_FOUND",
-            field: None,
-            message: format!(
-                "no resource at {path}: GET /measurements, /sensors, /measurements/watch or /metrics"
-            ),
-        },
+        error: ErrorDetail::new(Code::NotFound, None, message),
     };
     (StatusCode::NOT_FOUND, Json(body)).into_response()
 }

@@ -9,7 +9,9 @@ use prometheus::{
 };
 use sensorpipe::metric;
 
-use crate::error::{AdminError, code_name};
+use sensorpipe::http_error::code_name;
+
+use crate::error::AdminError;
 
 metric!(REQUESTS: IntCounterVec = register_int_counter_vec!(
     "admin_requests_total",

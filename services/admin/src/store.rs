@@ -2,7 +2,7 @@
 //! - newest first, all sensors: `measurements_newest (measured_at DESC, sensor_id DESC)`;
 //! - newest first, one sensor: the primary key `(sensor_id, measured_at)`, scanned backwards;
 //! - sensors: the primary key, skipping from one sensor to the next;
-//! - the watch: `measurements_save_order (save_xid)`.
+//! - the watch: `measurements_save_order`, a BRIN index on `save_xid`.
 //!
 //! Keyset conditions are written as `measured_at <= t AND (measured_at < t OR sensor_id < s)`:
 //! the first half is an index bound, the second only filters the rows that tie on `t`, so a deep
@@ -105,18 +105,15 @@ SELECT latest.*, counts.measurement_count
  ORDER BY ids.sensor_id";
 
 /// Every transaction below this id has ended: rows saved by them are final.
-const HORIZON: &str = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::int8 AS xid";
-
-/// The newest saving transaction (a backward probe of the save-order index).
-const NEWEST_XID: &str = "SELECT max(save_xid)::text::int8 AS xid FROM measurements";
+const HORIZON: &str = "SELECT txid_snapshot_xmin(txid_current_snapshot()) AS xid";
 
 /// Rows after position ($1 xid, $2 sensor, $3 time) saved by transactions below $4, optionally
 /// of sensor $5, in save order, at most $6. `COLLATE "C"`: bytewise, as [`Position`] compares.
 const SAVED_AFTER: &str = "\
-SELECT save_xid::text::int8 AS xid, sensor_id, measured_at, celsius, ingested_at, saved_at
+SELECT save_xid AS xid, sensor_id, measured_at, celsius, ingested_at, saved_at
   FROM measurements
- WHERE save_xid >= $1::text::xid8 AND save_xid < $4::text::xid8
-   AND (save_xid > $1::text::xid8 OR (sensor_id COLLATE \"C\", measured_at) > ($2, $3))
+ WHERE save_xid >= $1 AND save_xid < $4
+   AND (save_xid > $1 OR (sensor_id COLLATE \"C\", measured_at) > ($2, $3))
    AND ($5::varchar IS NULL OR sensor_id = $5)
  ORDER BY save_xid, sensor_id COLLATE \"C\", measured_at
  LIMIT $6";
@@ -230,12 +227,8 @@ impl Store {
             page_size: 100,
             after: None,
         };
-        // A typical poll: the rows of the newest saving transaction.
-        let newest_xid: Horizon = sql_query(NEWEST_XID)
-            .get_result(&mut *self.connection().await?)
-            .await
-            .map_err(query_failed)?;
-        let recent = Position::start_of(newest_xid.xid as u64);
+        // A typical poll: the rows of the last couple of transactions.
+        let recent = Position::start_of(self.horizon().await?.saturating_sub(2));
         let queries: [(&'static str, Explain); 6] = [
             (
                 "newest 100, all sensors",
@@ -312,10 +305,10 @@ fn saved_after_query(
 ) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
     sql_query(SAVED_AFTER)
         .into_boxed()
-        .bind::<Text, _>(after.xid.to_string())
+        .bind::<BigInt, _>(after.xid as i64)
         .bind::<Varchar, _>(after.sensor_id.clone())
         .bind::<Timestamptz, _>(after.measured_at)
-        .bind::<Text, _>(below.to_string())
+        .bind::<BigInt, _>(below.min(i64::MAX as u64) as i64)
         .bind::<Nullable<Varchar>, _>(sensor_id.map(str::to_owned))
         .bind::<BigInt, _>(limit as i64)
 }

@@ -9,8 +9,9 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use rdkafka::error::KafkaError;
-use serde::Serialize;
 use tonic::{Code, Status, metadata::MetadataValue};
+
+use sensorpipe::http_error::{ErrorBody, ErrorDetail};
 
 use crate::metrics;
 
@@ -88,21 +89,6 @@ impl From<IngestError> for Status {
     }
 }
 
-/// The JSON error body of every HTTP error: `{"error": {"code", "field", "message"}}`.
-#[derive(Debug, Serialize)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Debug, Serialize)]
-pub struct ErrorDetail {
-    /// The gRPC code name, the same as a gRPC caller would see (`INVALID_ARGUMENT`, ...).
-    pub code: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-    pub message: String,
-}
-
 impl IntoResponse for IngestError {
     fn into_response(self) -> Response {
         let status = match self.code() {
@@ -111,11 +97,11 @@ impl IntoResponse for IngestError {
             _ => StatusCode::SERVICE_UNAVAILABLE,
         };
         let body = ErrorBody {
-            error: ErrorDetail {
-                code: code_name(self.code()),
-                field: self.field().map(str::to_owned),
-                message: self.to_string(),
-            },
+            error: ErrorDetail::new(
+                self.code(),
+                self.field().map(str::to_owned),
+                self.to_string(),
+            ),
         };
         let mut response = (status, Json(body)).into_response();
         if self.retryable() {
@@ -123,14 +109,6 @@ impl IntoResponse for IngestError {
             response.headers_mut().insert(header::RETRY_AFTER, secs);
         }
         response
-    }
-}
-
-fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        _ => "UNAVAILABLE",
     }
 }
 

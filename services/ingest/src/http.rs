@@ -18,11 +18,15 @@ use axum::{
     routing::post,
 };
 use chrono::{DateTime, Utc};
-use sensorpipe::proto::v1::{Reading, ReadingReject};
+use sensorpipe::{
+    http_error::ErrorDetail,
+    proto::v1::{Reading, ReadingReject},
+};
 use serde::{Deserialize, Serialize};
+use tonic::Code;
 
 use crate::{
-    error::{ErrorDetail, IngestError},
+    error::IngestError,
     ingestor::{Admission, Ingestor},
 };
 
@@ -109,11 +113,11 @@ async fn post_measurements(State(state): State<HttpState>, body: Bytes) -> Respo
         Ok(ack) if ack.accepted == 0 => {
             let rejects: Vec<JsonReject> = ack.rejects.into_iter().map(JsonReject::from).collect();
             let first = &rejects[0];
-            let error = ErrorDetail {
-                code: "INVALID_ARGUMENT",
-                field: Some(first.field.clone()),
-                message: first.message.clone(),
-            };
+            let error = ErrorDetail::new(
+                Code::InvalidArgument,
+                Some(first.field.clone()),
+                first.message.clone(),
+            );
             (
                 StatusCode::BAD_REQUEST,
                 Json(RejectedBody { error, rejects }),
