@@ -39,8 +39,11 @@ async fn broker_stops_and_comes_back_with_its_records() {
     let topic = testing::unique_name("private");
     kafka::create_topic(&brokers, &topic, 1).await.unwrap();
     // One producer for the whole outage, as a service has: it must recover by itself.
+    // Its reconnect backoff is capped low: by default it grows to 10 s while the broker is down,
+    // and the first publish after the restart would wait out most of it (and time out).
     let producer: FutureProducer = kafka::producer_config(&brokers)
         .set("message.timeout.ms", "3000")
+        .set("reconnect.backoff.max.ms", "500")
         .create()
         .unwrap();
     let queue_timeout = Duration::from_secs(5);
