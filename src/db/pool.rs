@@ -1,7 +1,7 @@
 //! Connections: a pool for services, a single connection for tools and tests.
 
 use diesel_async::{
-    AsyncConnection, AsyncPgConnection,
+    AsyncConnection, AsyncPgConnection, SimpleAsyncConnection,
     pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod, deadpool},
 };
 
@@ -11,14 +11,33 @@ use crate::config::redact_password;
 pub type Pool = deadpool::Pool<AsyncPgConnection>;
 pub use deadpool::BuildError as PoolError;
 
-/// A pool of at most `max_size` connections; connections are opened lazily, on first use.
+/// A pool of at most `max_size` connections, opened lazily, on first use; each runs
+/// `session_sql` (settings such as `SET plan_cache_mode = ...`, or nothing when empty) once when
+/// it opens.
 ///
 /// Connections are handed out without a test query first (`RecyclingMethod::Fast`): the default
-/// check costs a round trip per checkout, a quarter of a short query's throughput. A connection
-/// that died fails its next query once and is then dropped as broken.
-pub fn create_pool(database_url: &str, max_size: usize) -> Result<Pool, PoolError> {
+/// check costs a round trip per checkout. A connection that died fails its next query once and is
+/// then dropped as broken.
+pub fn create_pool(
+    database_url: &str,
+    max_size: usize,
+    session_sql: &'static str,
+) -> Result<Pool, PoolError> {
     let mut config = ManagerConfig::default();
     config.recycling_method = RecyclingMethod::Fast;
+    config.custom_setup = Box::new(move |url| {
+        let url = url.to_owned();
+        Box::pin(async move {
+            let mut connection = <AsyncPgConnection as AsyncConnection>::establish(&url).await?;
+            if !session_sql.is_empty() {
+                connection
+                    .batch_execute(session_sql)
+                    .await
+                    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            }
+            Ok(connection)
+        })
+    });
     let manager =
         AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(database_url, config);
     Pool::builder(manager).max_size(max_size).build()

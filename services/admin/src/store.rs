@@ -26,6 +26,13 @@ use crate::{
     token::{Filter, Position},
 };
 
+/// Plan each query shape once. By default PostgreSQL re-plans a prepared statement on every call
+/// when its `LIMIT` is a parameter (the generic plan's estimate assumes a large limit): 0.16-0.19 ms
+/// of planning in every bind, in PostgreSQL's log. The generic plans use the same indexes
+/// (`every_query_is_served_by_an_index` checks them). Measured: HTTP JSON 5,250 -> 6,070
+/// requests/s, p99 of the newest 100 over gRPC 2.7 -> 0.85 ms.
+const GENERIC_PLANS: &str = "SET plan_cache_mode = force_generic_plan";
+
 /// The database side of the admin service: a connection pool and the queries.
 #[derive(Clone)]
 pub struct Store {
@@ -123,7 +130,7 @@ impl Store {
     /// answers UNAVAILABLE until it is back.
     pub fn new(database_url: &str, pool_size: usize) -> Result<Self, sensorpipe::db::PoolError> {
         Ok(Self {
-            pool: create_pool(database_url, pool_size)?,
+            pool: create_pool(database_url, pool_size, GENERIC_PLANS)?,
         })
     }
 
