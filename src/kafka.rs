@@ -82,7 +82,8 @@ pub async fn publish(
 }
 
 /// Creates a topic (replication factor 1, as on the local one-node broker); an existing topic is
-/// fine. The broker has topic auto-creation off, so every topic is made on purpose.
+/// fine. The broker has topic auto-creation off, so every topic is made on purpose. Returns once
+/// the broker's metadata shows the topic with a leader for every partition.
 pub async fn create_topic(brokers: &str, name: &str, partitions: i32) -> Result<(), KafkaError> {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", brokers)
@@ -95,5 +96,31 @@ pub async fn create_topic(brokers: &str, name: &str, partitions: i32) -> Result<
             Err((_, code)) => return Err(KafkaError::AdminOp(code)),
         }
     }
-    Ok(())
+    // The create call returns before every broker's metadata shows the topic; a client that
+    // looks it up at once (ingest checks its topic at start) could still be told it is unknown.
+    let name = name.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let metadata = admin
+                .inner()
+                .fetch_metadata(Some(&name), Duration::from_secs(5))?;
+            let ready = metadata.topics().first().is_some_and(|t| {
+                t.error().is_none()
+                    && t.partitions().len() == partitions as usize
+                    && t.partitions().iter().all(|p| p.leader() >= 0)
+            });
+            if ready {
+                return Ok(());
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(KafkaError::AdminOp(
+                    RDKafkaErrorCode::UnknownTopicOrPartition,
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    })
+    .await
+    .expect("metadata wait panicked")
 }
