@@ -4,3 +4,4 @@
 
 pub mod apps;
 pub mod static_check;
+pub mod tools;

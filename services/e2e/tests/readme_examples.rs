@@ -13,7 +13,6 @@
 
 use std::{
     collections::{BTreeMap, HashSet},
-    env,
     path::PathBuf,
     process::{Output, Stdio},
     time::Duration,
@@ -21,7 +20,11 @@ use std::{
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use chrono::{DateTime, TimeZone, Timelike, Utc};
-use e2e::{apps::RunningAdmin, static_check::repo_root};
+use e2e::{
+    apps::RunningAdmin,
+    static_check::repo_root,
+    tools::{grpcurl, quote},
+};
 use prost::Message;
 use sensorpipe::{
     db::{self, NewMeasurement},
@@ -103,38 +106,6 @@ fn readme_examples() -> Vec<Example> {
 }
 
 // ------------------------------------------------------------------------------------ grpcurl
-
-/// grpcurl from `GRPCURL`, `$STACK_DIR/go/bin` or `PATH`; one line naming `scripts/dev setup`
-/// when there is none.
-fn grpcurl() -> PathBuf {
-    if let Some(path) = env::var_os("GRPCURL").filter(|p| !p.is_empty()) {
-        let path = PathBuf::from(path);
-        assert!(
-            path.is_file(),
-            "GRPCURL={} does not exist: install grpcurl with `scripts/dev setup`",
-            path.display()
-        );
-        return path;
-    }
-    let stack_dir = env::var_os("STACK_DIR")
-        .filter(|d| !d.is_empty())
-        .map_or_else(|| repo_root().join(".stack"), |d| repo_root().join(d));
-    let installed = stack_dir.join("go/bin/grpcurl");
-    if installed.is_file() {
-        return installed;
-    }
-    env::var_os("PATH")
-        .iter()
-        .flat_map(env::split_paths)
-        .map(|dir| dir.join("grpcurl"))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "grpcurl not found (GRPCURL, {}, PATH): install it with `scripts/dev setup`",
-                installed.display()
-            )
-        })
-}
 
 // ------------------------------------------------------------------------------------ rows
 
@@ -1183,11 +1154,6 @@ fn grpc_web_frames(example: &Example, text: &str) -> Vec<(u8, Vec<u8>)> {
         rest = &rest[5 + length..];
     }
     frames
-}
-
-/// `text` as one single-quoted shell word.
-fn quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
 }
 
 /// The kinds of example the README must keep showing, each a marker of the command.

@@ -20,16 +20,14 @@
 //! grpcurl comes from `GRPCURL`, else `$STACK_DIR/go/bin/grpcurl` (`STACK_DIR` defaults to
 //! `<repo>/.stack`), else `PATH`; `scripts/dev setup` installs it.
 
-use std::{
-    collections::HashSet,
-    env,
-    net::SocketAddr,
-    path::{Path, PathBuf},
-    time::Duration,
-};
+use std::{collections::HashSet, net::SocketAddr, path::Path, time::Duration};
 
 use clap::{CommandFactory, Parser, error::ErrorKind};
-use e2e::{apps::RunningIngest, static_check::repo_root};
+use e2e::{
+    apps::RunningIngest,
+    static_check::repo_root,
+    tools::{grpcurl, quote},
+};
 use sensorpipe::testing;
 use serde_json::Value;
 use tokio::process::Command;
@@ -508,43 +506,6 @@ fn check_generator_lines(
 }
 
 // ------------------------------------------------------------------------------------ running
-
-/// grpcurl from `GRPCURL`, `$STACK_DIR/go/bin` or `PATH`; one line naming `scripts/dev setup`
-/// when there is none.
-fn grpcurl() -> PathBuf {
-    if let Some(path) = env::var_os("GRPCURL").filter(|p| !p.is_empty()) {
-        let path = PathBuf::from(path);
-        assert!(
-            path.is_file(),
-            "GRPCURL={} does not exist: install grpcurl with `scripts/dev setup`",
-            path.display()
-        );
-        return path;
-    }
-    let stack_dir = env::var_os("STACK_DIR")
-        .filter(|d| !d.is_empty())
-        .map_or_else(|| repo_root().join(".stack"), |d| repo_root().join(d));
-    let installed = stack_dir.join("go/bin/grpcurl");
-    if installed.is_file() {
-        return installed;
-    }
-    env::var_os("PATH")
-        .iter()
-        .flat_map(env::split_paths)
-        .map(|dir| dir.join("grpcurl"))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "grpcurl not found (GRPCURL, {}, PATH): install it with `scripts/dev setup`",
-                installed.display()
-            )
-        })
-}
-
-/// `text` as one single-quoted shell word.
-fn quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
-}
 
 /// Runs the example with `sh -c` against `addr` (and `grpcurl` for grpcurl); it must succeed.
 /// Returns its stdout.
