@@ -6,6 +6,7 @@
 //! - [`config`]: settings every service shares (telemetry, Kafka, database), read from flags and
 //!   the same environment variables locally and in `docker-compose.yml`.
 //! - [`telemetry`]: tracing set-up, text or JSON logs.
+//! - [`service`]: the build → bind → run-until-stopped shape every service has.
 //! - [`shutdown`]: SIGINT/SIGTERM as a future, and a grace period for draining.
 //! - [`grpc`] (feature `grpc`): health and reflection services for every gRPC port, and the
 //!   serve loop (gRPC and HTTP on one port); [`metrics`]: `/metrics` in Prometheus text format.
@@ -19,6 +20,7 @@
 pub mod config;
 pub mod proto;
 pub mod reading;
+pub mod service;
 pub mod shutdown;
 pub mod telemetry;
 

@@ -23,12 +23,13 @@ pub mod store;
 mod token;
 mod watch;
 
-use std::{future::Future, net::SocketAddr, time::Duration};
+use std::{future::Future, time::Duration};
 
 use axum::http::{HeaderName, Method};
 use sensorpipe::{
     grpc as server,
     proto::v1::admin_service_server::{AdminServiceServer, SERVICE_NAME},
+    service::Service,
     shutdown,
 };
 use tokio::{net::TcpListener, sync::watch as signal};
@@ -61,11 +62,14 @@ pub struct Application {
     stopping: signal::Sender<bool>,
 }
 
-impl Application {
+impl Service for Application {
+    type Config = Config;
+    type Error = Error;
+
     /// Builds the pool (connections open on first use, so a database that is down only makes
     /// calls fail with UNAVAILABLE) and the routes, and binds the listener, so
     /// [`Application::local_addr`] is known before serving.
-    pub async fn build(config: Config) -> Result<Self, Error> {
+    async fn build(config: Config) -> Result<Self, Error> {
         let store = Store::new(&config.database.database_url, config.db_pool_size.into())?;
         let (stopping, stopping_rx) = signal::channel(false);
         let watch = Watch::new(store.clone(), config.watch_buffer as usize, stopping_rx);
@@ -96,16 +100,16 @@ impl Application {
         })
     }
 
-    /// Where it listens; with port 0 in the config this is the port the OS picked.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("a bound listener has an address")
-    }
-
     /// Serves until `shutdown` resolves; then ends every watch with UNAVAILABLE (clients resume
     /// with their cursor) and gives in-flight calls the grace period.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+    fn listener(&self) -> &TcpListener {
+        &self.listener
+    }
+
+    async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), Error> {
         tracing::info!(addr = %self.local_addr(), "admin listening");
         let poller = tokio::spawn(self.watch.run_poller(self.watch_poll_interval));
         let stopping = self.stopping;

@@ -1,12 +1,11 @@
 use admin::{Application, Config};
 use clap::Parser;
-use sensorpipe::{shutdown, telemetry};
+use sensorpipe::{service, telemetry};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     telemetry::init(&config.telemetry);
-    let app = Application::build(config).await?;
-    app.run_until_stopped(shutdown::signal()).await?;
+    service::run::<Application>(config).await?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Services started in-process on 127.0.0.1:0, the way their `main` starts them.
 
+use sensorpipe::service::Service;
 use std::net::SocketAddr;
 
 use clap::Parser;

@@ -2,6 +2,7 @@
 //! contract's services through reflection v1 and v1alpha (old and new grpcurl), and answers an
 //! unknown method with UNIMPLEMENTED.
 
+use sensorpipe::service::Service;
 use std::{future::Future, net::SocketAddr};
 
 use clap::Parser;

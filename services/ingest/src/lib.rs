@@ -21,11 +21,12 @@ mod metrics;
 mod publisher;
 mod validate;
 
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use sensorpipe::{
     grpc as server,
     proto::v1::ingest_service_server::{IngestServiceServer, SERVICE_NAME},
+    service::Service,
     shutdown,
 };
 use tokio::{net::TcpListener, sync::watch};
@@ -61,10 +62,13 @@ pub struct Application {
     shutdown_grace: Duration,
 }
 
-impl Application {
+impl Service for Application {
+    type Config = Config;
+    type Error = Error;
+
     /// Checks the config, creates the producer, checks the topic exists, and binds the listener
     /// (so [`Application::local_addr`] is known before serving).
-    pub async fn build(config: Config) -> Result<Self, Error> {
+    async fn build(config: Config) -> Result<Self, Error> {
         config.limits.validate().map_err(Error::Config)?;
         let publisher = Publisher::new(&config.kafka, &config.limits)?;
         publisher.check_topic().await.map_err(Error::Config)?;
@@ -99,17 +103,17 @@ impl Application {
         })
     }
 
-    /// Where it listens; with port 0 in the config this is the port the OS picked.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("a bound listener has an address")
-    }
-
     /// Serves until `shutdown` resolves. Then: health says NOT_SERVING, streams stop reading,
     /// every batch in flight is confirmed and acked, streams end with UNAVAILABLE (clients
     /// reconnect elsewhere or later), all within the shutdown grace period.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+    fn listener(&self) -> &TcpListener {
+        &self.listener
+    }
+
+    async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), Error> {
         tracing::info!(addr = %self.local_addr(), "ingest listening");
         let stopping = self.stopping.clone();
         let health = self.health.clone();

@@ -17,9 +17,9 @@ mod dead_letters;
 mod metrics;
 mod writer;
 
-use std::{future::Future, net::SocketAddr};
+use std::future::Future;
 
-use sensorpipe::{config::redact_password, db, grpc};
+use sensorpipe::{config::redact_password, db, grpc, service::Service};
 use tokio::{
     net::TcpListener,
     sync::{oneshot, watch},
@@ -62,9 +62,12 @@ pub struct Application {
     saver: Saver,
 }
 
-impl Application {
+impl Service for Application {
+    type Config = Config;
+    type Error = Error;
+
     /// Migrates the database, subscribes to the topic and binds the health/metrics listener.
-    pub async fn build(config: Config) -> Result<Self, Error> {
+    async fn build(config: Config) -> Result<Self, Error> {
         config.consumer.validate().map_err(Error::Config)?;
         migrate(&config).await?;
         let listener = grpc::bind(config.listen_addr).await?;
@@ -90,16 +93,16 @@ impl Application {
         })
     }
 
-    /// Where it listens; with port 0 in the config this is the port the OS picked.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("a bound listener has an address")
-    }
-
     /// Consumes until `shutdown` resolves; then stops polling, stores and commits the batch in
     /// hand (within the shutdown grace), commits synchronously, and stops serving health.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+    fn listener(&self) -> &TcpListener {
+        &self.listener
+    }
+
+    async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), Error> {
         tracing::info!(addr = %self.local_addr(), "saver listening");
         let (stopping, stopping_rx) = watch::channel(false);
         let mut consuming = tokio::spawn(self.saver.run(stopping_rx));

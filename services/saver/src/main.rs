@@ -1,6 +1,6 @@
 use clap::Parser;
 use saver::{Application, Command, Config};
-use sensorpipe::{shutdown, telemetry};
+use sensorpipe::{service, telemetry};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -8,10 +8,7 @@ async fn main() -> anyhow::Result<()> {
     telemetry::init(&config.telemetry);
     match config.command.unwrap_or(Command::Run) {
         Command::Migrate => saver::migrate(&config).await?,
-        Command::Run => {
-            let app = Application::build(config).await?;
-            app.run_until_stopped(shutdown::signal()).await?;
-        }
+        Command::Run => service::run::<Application>(config).await?,
     }
     Ok(())
 }

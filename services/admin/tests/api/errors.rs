@@ -2,6 +2,7 @@
 //! UNAVAILABLE; the service stays up through both.
 
 use sensorpipe::proto::v1::{self, admin_service_client::AdminServiceClient};
+use sensorpipe::service::Service;
 use tonic::Code;
 
 use crate::helpers::{TestApp, at, dataset, timestamp};

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use clap::Parser;
 use diesel::sql_query;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use sensorpipe::service::Service;
 use sensorpipe::{
     db::{self, NewMeasurement, connect, schema::measurements},
     proto::v1::{self, admin_service_client::AdminServiceClient},

@@ -1,5 +1,6 @@
 //! Starts the real `Application` on port 0 with a topic of its own, and reads that topic back.
 
+use sensorpipe::service::Service;
 use std::{
     collections::HashMap,
     net::SocketAddr,

@@ -1,6 +1,7 @@
 //! A saver of the test's own (topic, dead-letter topic, group, database), records to feed it, and
 //! ways to watch it finish.
 
+use sensorpipe::service::Service;
 use std::{
     collections::HashMap,
     net::SocketAddr,
