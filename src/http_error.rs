@@ -1,6 +1,12 @@
-//! The JSON error body of every HTTP endpoint of every service, carrying the gRPC code name, so an
-//! HTTP caller reads the same code a gRPC caller of the same service would get.
+//! How every HTTP endpoint of every service says no: the HTTP status a gRPC code becomes, and one
+//! JSON error body carrying the gRPC code name, so an HTTP caller reads the same code a gRPC
+//! caller of the same service would get.
 
+use axum::{
+    Json,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
 use serde::Serialize;
 use tonic::Code;
 
@@ -30,6 +36,44 @@ impl ErrorDetail {
     }
 }
 
+impl ErrorBody {
+    pub fn new(code: Code, field: Option<String>, message: String) -> Self {
+        Self {
+            error: ErrorDetail::new(code, field, message),
+        }
+    }
+}
+
+/// The error response for `code`: its HTTP status and the JSON body.
+pub fn error_response(code: Code, field: Option<String>, message: String) -> Response {
+    (
+        http_status(code),
+        Json(ErrorBody::new(code, field, message)),
+    )
+        .into_response()
+}
+
+/// The HTTP status of a gRPC code, as `google.rpc.Code` documents it (and gRPC-HTTP gateways
+/// answer): one table for every service, so equal refusals get equal statuses.
+pub fn http_status(code: Code) -> StatusCode {
+    match code {
+        Code::Ok => StatusCode::OK,
+        Code::Cancelled => StatusCode::from_u16(499).expect("499 is a valid status"),
+        Code::Unknown | Code::Internal | Code::DataLoss => StatusCode::INTERNAL_SERVER_ERROR,
+        Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange => {
+            StatusCode::BAD_REQUEST
+        }
+        Code::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
+        Code::NotFound => StatusCode::NOT_FOUND,
+        Code::AlreadyExists | Code::Aborted => StatusCode::CONFLICT,
+        Code::PermissionDenied => StatusCode::FORBIDDEN,
+        Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+        Code::Unimplemented => StatusCode::NOT_IMPLEMENTED,
+        Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+    }
+}
+
 /// The canonical name of a gRPC status code.
 pub fn code_name(code: Code) -> &'static str {
     match code {
@@ -50,5 +94,26 @@ pub fn code_name(code: Code) -> &'static str {
         Code::Unavailable => "UNAVAILABLE",
         Code::DataLoss => "DATA_LOSS",
         Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_codes_services_answer_with_map_to_their_http_statuses() {
+        assert_eq!(http_status(Code::InvalidArgument), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            http_status(Code::ResourceExhausted),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        assert_eq!(
+            http_status(Code::Unavailable),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(http_status(Code::NotFound), StatusCode::NOT_FOUND);
+        assert_eq!(http_status(Code::Unauthenticated), StatusCode::UNAUTHORIZED);
+        assert_eq!(http_status(Code::PermissionDenied), StatusCode::FORBIDDEN);
     }
 }

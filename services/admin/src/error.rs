@@ -1,12 +1,8 @@
 //! Why a question was not answered, and how each protocol says so: one mapping to gRPC status,
 //! one to HTTP. gRPC names the request field, HTTP the query parameter it came from.
 
-use axum::{
-    Json,
-    http::StatusCode,
-    response::{IntoResponse, Response},
-};
-use sensorpipe::http_error::{ErrorBody, ErrorDetail};
+use axum::response::{IntoResponse, Response};
+use sensorpipe::http_error::{ErrorBody, http_status};
 use tonic::{Code, Status};
 
 /// A request field that can be wrong.
@@ -89,9 +85,7 @@ impl AdminError {
             Self::Invalid { field, .. } => Some(field.http_name().to_owned()),
             _ => None,
         };
-        ErrorBody {
-            error: ErrorDetail::new(self.code(), field, self.http_message()),
-        }
+        ErrorBody::new(self.code(), field, self.http_message())
     }
 }
 
@@ -103,12 +97,7 @@ impl From<AdminError> for Status {
 
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
-        let status = match self.code() {
-            Code::InvalidArgument => StatusCode::BAD_REQUEST,
-            Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
-            _ => StatusCode::SERVICE_UNAVAILABLE,
-        };
-        (status, Json(self.body())).into_response()
+        (http_status(self.code()), axum::Json(self.body())).into_response()
     }
 }
 
@@ -134,6 +123,9 @@ mod tests {
                 "message": "limit: must be from 0 to 1000, got -1",
             }})
         );
-        assert_eq!(error.into_response().status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            error.into_response().status(),
+            axum::http::StatusCode::BAD_REQUEST
+        );
     }
 }

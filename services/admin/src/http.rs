@@ -8,7 +8,7 @@ use axum::{
     Json, Router,
     body::Body,
     extract::{Query, Request, State, rejection::QueryRejection},
-    http::{HeaderMap, StatusCode, header},
+    http::{HeaderMap, header},
     response::{
         IntoResponse, Response,
         sse::{Event, KeepAlive, Sse},
@@ -21,7 +21,7 @@ use prost_types::Timestamp;
 use sensorpipe::{db, proto::v1};
 use serde::{Deserialize, Serialize};
 
-use sensorpipe::http_error::{ErrorBody, ErrorDetail};
+use sensorpipe::http_error::error_response;
 use tonic::{Code, Status};
 
 use crate::{
@@ -200,10 +200,7 @@ pub async fn fallback(request: Request) -> Response {
     let message = format!(
         "no resource at {path}: GET /measurements, /sensors, /measurements/watch or /metrics"
     );
-    let body = ErrorBody {
-        error: ErrorDetail::new(Code::NotFound, None, message),
-    };
-    (StatusCode::NOT_FOUND, Json(body)).into_response()
+    error_response(Code::NotFound, None, message)
 }
 
 fn params_of(params: Result<Query<Params>, QueryRejection>) -> Result<Params, AdminError> {

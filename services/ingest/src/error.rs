@@ -4,14 +4,13 @@
 use std::time::Duration;
 
 use axum::{
-    Json,
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderValue, header},
     response::{IntoResponse, Response},
 };
 use rdkafka::error::KafkaError;
 use tonic::{Code, Status, metadata::MetadataValue};
 
-use sensorpipe::http_error::{ErrorBody, ErrorDetail};
+use sensorpipe::http_error::error_response;
 
 use crate::metrics;
 
@@ -91,19 +90,11 @@ impl From<IngestError> for Status {
 
 impl IntoResponse for IngestError {
     fn into_response(self) -> Response {
-        let status = match self.code() {
-            Code::InvalidArgument => StatusCode::BAD_REQUEST,
-            Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
-            _ => StatusCode::SERVICE_UNAVAILABLE,
-        };
-        let body = ErrorBody {
-            error: ErrorDetail::new(
-                self.code(),
-                self.field().map(str::to_owned),
-                self.to_string(),
-            ),
-        };
-        let mut response = (status, Json(body)).into_response();
+        let mut response = error_response(
+            self.code(),
+            self.field().map(str::to_owned),
+            self.to_string(),
+        );
         if self.retryable() {
             let secs = HeaderValue::from(RETRY_AFTER.as_secs().max(1));
             response.headers_mut().insert(header::RETRY_AFTER, secs);
@@ -114,6 +105,8 @@ impl IntoResponse for IngestError {
 
 #[cfg(test)]
 mod tests {
+    use axum::http::StatusCode;
+
     use super::*;
 
     #[test]

@@ -13,13 +13,12 @@ use axum::{
     Json, Router,
     body::Bytes,
     extract::State,
-    http::StatusCode,
     response::{IntoResponse, Response},
     routing::post,
 };
 use chrono::{DateTime, Utc};
 use sensorpipe::{
-    http_error::ErrorDetail,
+    http_error::{ErrorDetail, http_status},
     proto::v1::{Reading, ReadingReject},
 };
 use serde::{Deserialize, Serialize};
@@ -119,7 +118,7 @@ async fn post_measurements(State(state): State<HttpState>, body: Bytes) -> Respo
                 first.message.clone(),
             );
             (
-                StatusCode::BAD_REQUEST,
+                http_status(Code::InvalidArgument),
                 Json(RejectedBody { error, rejects }),
             )
                 .into_response()
