@@ -3,6 +3,8 @@
 //! `--help` documents all three. The variable names are the same for a local run and in
 //! `docker-compose.yml` (a test checks that).
 
+use std::time::Duration;
+
 use clap::{Args, ValueEnum};
 
 /// Kafka bootstrap servers of the local stack (`scripts/stack start`).
@@ -13,6 +15,22 @@ pub const DEFAULT_KAFKA_TOPIC: &str = "temperatures";
 pub const DEFAULT_DLQ_TOPIC: &str = "temperatures.dlq";
 /// The database of the local stack (`scripts/stack start`). A development-only password.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://sensorpipe:sensorpipe@127.0.0.1:5432/cloud_db";
+
+/// Parses a duration setting: `250ms`, `5s`, `2m`, `1h 30m` (humantime). Every duration of every
+/// service takes this form, so no setting carries its unit in its name.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text)
+        .map_err(|e| format!("`{text}` is not a duration like 250ms, 5s or 2m: {e}"))
+}
+
+/// [`parse_duration`], refusing zero: for timeouts and intervals where zero would mean never
+/// waiting (a spinning loop, or every call failing at once).
+pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        Duration::ZERO => Err(format!("`{text}` must be longer than zero")),
+        duration => Ok(duration),
+    }
+}
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -88,6 +106,18 @@ mod tests {
         );
         assert_eq!(redact_password("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact_password("not a url"), "not a url");
+    }
+
+    #[test]
+    fn durations_take_a_unit_and_positive_ones_refuse_zero() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        let error = parse_duration("100").unwrap_err();
+        assert!(error.contains("`100` is not a duration"), "{error}");
+        assert_eq!(parse_positive_duration("1ms"), Ok(Duration::from_millis(1)));
+        let error = parse_positive_duration("0ms").unwrap_err();
+        assert!(error.contains("longer than zero"), "{error}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use clap::Parser;
-use sensorpipe::config::{DatabaseArgs, TelemetryArgs};
+use sensorpipe::config::{DatabaseArgs, TelemetryArgs, parse_positive_duration};
 
 /// Serves stored measurements over gRPC, gRPC-Web and HTTP JSON.
 #[derive(Debug, Clone, Parser)]
@@ -19,7 +19,7 @@ pub struct Config {
     /// How often the watch looks for newly saved rows (e.g. 100ms, 1s): the delay a watcher sees
     /// on top of the saver's.
     #[arg(long, env = "ADMIN_WATCH_POLL_INTERVAL", default_value = "100ms",
-          value_parser = humantime::parse_duration)]
+          value_parser = parse_positive_duration)]
     pub watch_poll_interval: Duration,
     /// How many rows a watcher may fall behind the newest saved row before it is cut off with
     /// RESOURCE_EXHAUSTED (it resumes with its cursor).

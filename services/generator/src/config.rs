@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use clap::{Parser, value_parser};
-use sensorpipe::config::TelemetryArgs;
+use sensorpipe::config::{TelemetryArgs, parse_duration};
 
 /// Simulates temperature sensors and streams their readings to the ingest service.
 ///
@@ -47,7 +47,7 @@ pub struct Config {
 
     /// Stop generating after this long, e.g. `30s`, `5m`, `1h 30m`; acks still outstanding then
     /// are awaited. [default: none]
-    #[arg(long, env = "GENERATOR_DURATION", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "GENERATOR_DURATION", value_parser = parse_duration)]
     pub duration: Option<Duration>,
 
     /// Simulated time of the first reading, RFC 3339 (`2026-01-01T00:00:00Z`), to backfill
@@ -75,12 +75,12 @@ pub struct Config {
     /// How long to keep trying to open a stream to ingest (at start or after losing it) before
     /// giving up and reporting every unacknowledged reading as undelivered.
     #[arg(long, env = "GENERATOR_GIVE_UP_AFTER", default_value = "60s",
-          value_parser = humantime::parse_duration)]
+          value_parser = parse_duration)]
     pub give_up_after: Duration,
 
     /// After Ctrl-C or SIGTERM: how long to wait for outstanding acks before summarizing.
     #[arg(long, env = "GENERATOR_SHUTDOWN_GRACE", default_value = "10s",
-          value_parser = humantime::parse_duration)]
+          value_parser = parse_duration)]
     pub shutdown_grace: Duration,
 
     #[command(flatten)]

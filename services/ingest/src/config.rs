@@ -3,7 +3,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use clap::{Args, Parser};
-use sensorpipe::config::{KafkaArgs, TelemetryArgs};
+use sensorpipe::config::{KafkaArgs, TelemetryArgs, parse_duration, parse_positive_duration};
 
 /// Accepts sensor readings over gRPC and HTTP and publishes them durably to Kafka.
 #[derive(Debug, Clone, Parser)]
@@ -34,9 +34,9 @@ pub struct Limits {
         allow_negative_numbers = true
     )]
     pub max_celsius: f64,
-    /// How far in the future `measured_at` may lie (sensor clock skew), in seconds.
-    #[arg(long, env = "INGEST_MAX_FUTURE_SKEW_SECS", default_value_t = 300)]
-    pub max_future_skew_secs: u64,
+    /// How far in the future `measured_at` may lie (sensor clock skew).
+    #[arg(long, env = "INGEST_MAX_FUTURE_SKEW", default_value = "5m", value_parser = parse_duration)]
+    pub max_future_skew: Duration,
     /// Most readings one batch may carry.
     #[arg(long, env = "INGEST_MAX_BATCH_SIZE", default_value_t = 10_000)]
     pub max_batch_size: usize,
@@ -47,16 +47,17 @@ pub struct Limits {
     /// Readings being published at once, over all callers: bounds memory however fast they send.
     #[arg(long, env = "INGEST_MAX_IN_FLIGHT_READINGS", default_value_t = 200_000)]
     pub max_in_flight_readings: usize,
-    /// How long Kafka may take to confirm a reading before its batch fails with UNAVAILABLE, in
-    /// seconds (the producer's `message.timeout.ms`).
-    #[arg(long, env = "INGEST_DELIVERY_TIMEOUT_SECS", default_value_t = 30)]
-    pub delivery_timeout_secs: u64,
-    /// How long a unary or HTTP call waits for room before RESOURCE_EXHAUSTED / 429, in ms.
-    #[arg(long, env = "INGEST_ADMISSION_TIMEOUT_MS", default_value_t = 5_000)]
-    pub admission_timeout_ms: u64,
-    /// How long shutdown waits for in-flight batches to be confirmed and acked, in seconds.
-    #[arg(long, env = "INGEST_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
-    pub shutdown_grace_secs: u64,
+    /// How long Kafka may take to confirm a reading before its batch fails with UNAVAILABLE (the
+    /// producer's `message.timeout.ms`).
+    #[arg(long, env = "INGEST_DELIVERY_TIMEOUT", default_value = "30s",
+          value_parser = parse_positive_duration)]
+    pub delivery_timeout: Duration,
+    /// How long a unary or HTTP call waits for room before RESOURCE_EXHAUSTED / 429.
+    #[arg(long, env = "INGEST_ADMISSION_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub admission_timeout: Duration,
+    /// How long shutdown waits for in-flight batches to be confirmed and acked.
+    #[arg(long, env = "INGEST_SHUTDOWN_GRACE", default_value = "30s", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
 }
 
 impl Limits {
@@ -79,26 +80,7 @@ impl Limits {
                 self.max_in_flight_readings, self.max_batch_size
             ));
         }
-        if self.delivery_timeout_secs == 0 {
-            return Err("--delivery-timeout-secs must be at least 1".into());
-        }
         Ok(())
-    }
-
-    pub fn max_future_skew(&self) -> Duration {
-        Duration::from_secs(self.max_future_skew_secs)
-    }
-
-    pub fn delivery_timeout(&self) -> Duration {
-        Duration::from_secs(self.delivery_timeout_secs)
-    }
-
-    pub fn admission_timeout(&self) -> Duration {
-        Duration::from_millis(self.admission_timeout_ms)
-    }
-
-    pub fn shutdown_grace(&self) -> Duration {
-        Duration::from_secs(self.shutdown_grace_secs)
     }
 }
 
@@ -114,7 +96,8 @@ mod tests {
     fn defaults_are_valid() {
         let l = limits(&[]);
         assert_eq!((l.min_celsius, l.max_celsius), (-90.0, 150.0));
-        assert_eq!(l.max_future_skew(), Duration::from_secs(300));
+        assert_eq!(l.max_future_skew, Duration::from_secs(300));
+        assert_eq!(l.admission_timeout, Duration::from_secs(5));
         assert_eq!(l.validate(), Ok(()));
     }
 
@@ -128,5 +111,17 @@ mod tests {
             .validate()
             .unwrap_err();
         assert!(err.contains("--max-in-flight-readings"), "{err}");
+    }
+
+    #[test]
+    fn durations_take_units_and_the_delivery_timeout_refuses_zero() {
+        assert_eq!(
+            limits(&["--delivery-timeout", "1500ms"]).delivery_timeout,
+            Duration::from_millis(1500)
+        );
+        let err = Config::try_parse_from(["ingest", "--delivery-timeout", "0s"]).unwrap_err();
+        assert!(err.to_string().contains("--delivery-timeout"), "{err}");
+        let err = Config::try_parse_from(["ingest", "--admission-timeout", "5000"]).unwrap_err();
+        assert!(err.to_string().contains("--admission-timeout"), "{err}");
     }
 }

@@ -31,7 +31,7 @@ impl Ingestor {
         Self {
             rules: Rules::from(limits),
             max_batch_size: limits.max_batch_size,
-            delivery_timeout: limits.delivery_timeout(),
+            delivery_timeout: limits.delivery_timeout,
             publisher,
         }
     }

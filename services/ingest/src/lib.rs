@@ -74,7 +74,7 @@ impl Service for Application {
         publisher.check_topic().await.map_err(Error::Config)?;
         let ingestor = Arc::new(Ingestor::new(&config.limits, publisher));
         let (stopping, stopping_rx) = watch::channel(false);
-        let admission = Admission::Within(config.limits.admission_timeout());
+        let admission = Admission::Within(config.limits.admission_timeout);
 
         let listener = server::bind(config.listen_addr).await?;
         let (mut routes, health) = server::standard_routes().await?;
@@ -99,7 +99,7 @@ impl Service for Application {
             health,
             ingestor,
             stopping,
-            shutdown_grace: config.limits.shutdown_grace(),
+            shutdown_grace: config.limits.shutdown_grace,
         })
     }
 

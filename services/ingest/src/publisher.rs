@@ -26,7 +26,7 @@ impl Publisher {
             // A delivery Kafka cannot confirm in this time fails, and with it the batch.
             .set(
                 "message.timeout.ms",
-                limits.delivery_timeout().as_millis().to_string(),
+                limits.delivery_timeout.as_millis().to_string(),
             )
             // Find a restarted broker within a second, not librdkafka's default ten.
             .set("reconnect.backoff.max.ms", "1000")

@@ -24,7 +24,7 @@ impl From<&Limits> for Rules {
         Self {
             min_celsius: limits.min_celsius,
             max_celsius: limits.max_celsius,
-            max_future_skew: limits.max_future_skew(),
+            max_future_skew: limits.max_future_skew,
         }
     }
 }

@@ -2,8 +2,11 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use clap::{Args, Parser, Subcommand};
-use sensorpipe::config::{DEFAULT_DLQ_TOPIC, DatabaseArgs, KafkaArgs, TelemetryArgs};
+use clap::{Args, Parser, Subcommand, builder::RangedU64ValueParser};
+use sensorpipe::config::{
+    DEFAULT_DLQ_TOPIC, DatabaseArgs, KafkaArgs, TelemetryArgs, parse_duration,
+    parse_positive_duration,
+};
 
 /// Consumes readings from Kafka and stores each exactly once in PostgreSQL.
 #[derive(Debug, Clone, Parser)]
@@ -44,45 +47,56 @@ pub struct ConsumerArgs {
     #[arg(long, env = "SAVER_GROUP_ID", default_value = "measurement-saver")]
     pub group_id: String,
     /// A batch is written once it holds this many records...
-    #[arg(long, env = "SAVER_BATCH_SIZE", default_value_t = 5_000)]
+    #[arg(long, env = "SAVER_BATCH_SIZE", default_value_t = 5_000, value_parser = at_least_one())]
     pub batch_size: usize,
-    /// ...or this many milliseconds after its first record arrived.
-    #[arg(long, env = "SAVER_BATCH_TIMEOUT_MS", default_value_t = 100)]
-    pub batch_timeout_ms: u64,
+    /// ...or this long after its first record arrived.
+    #[arg(long, env = "SAVER_BATCH_TIMEOUT", default_value = "100ms",
+          value_parser = parse_positive_duration)]
+    pub batch_timeout: Duration,
     /// PostgreSQL connections writing each batch at once (split by sensor).
-    #[arg(long, env = "SAVER_WRITERS", default_value_t = 2)]
+    #[arg(long, env = "SAVER_WRITERS", default_value_t = 2, value_parser = at_least_one())]
     pub writers: usize,
-    /// Longest pause between retries while PostgreSQL or Kafka fails, in milliseconds.
-    #[arg(long, env = "SAVER_MAX_BACKOFF_MS", default_value_t = 5_000)]
-    pub max_backoff_ms: u64,
-    /// How long SIGTERM waits for the batch in hand to be stored and committed, in seconds.
-    #[arg(long, env = "SAVER_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
-    pub shutdown_grace_secs: u64,
+    /// Longest pause between retries while PostgreSQL or Kafka fails.
+    #[arg(long, env = "SAVER_MAX_BACKOFF", default_value = "5s",
+          value_parser = parse_positive_duration)]
+    pub max_backoff: Duration,
+    /// How long SIGTERM waits for the batch in hand to be stored and committed.
+    #[arg(long, env = "SAVER_SHUTDOWN_GRACE", default_value = "30s", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
 }
 
-impl ConsumerArgs {
-    pub fn validate(&self) -> Result<(), String> {
-        if self.batch_size == 0 {
-            return Err("--batch-size must be at least 1".into());
-        }
-        if self.writers == 0 {
-            return Err("--writers must be at least 1".into());
-        }
-        if self.batch_timeout_ms == 0 {
-            return Err("--batch-timeout-ms must be at least 1".into());
-        }
-        Ok(())
+fn at_least_one() -> RangedU64ValueParser<usize> {
+    RangedU64ValueParser::new().range(1..)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Config, clap::Error> {
+        Config::try_parse_from(["saver"].iter().chain(args))
     }
 
-    pub fn batch_timeout(&self) -> Duration {
-        Duration::from_millis(self.batch_timeout_ms)
+    #[test]
+    fn defaults_and_durations_with_units() {
+        let consumer = parse(&[]).unwrap().consumer;
+        assert_eq!(consumer.batch_timeout, Duration::from_millis(100));
+        assert_eq!(consumer.max_backoff, Duration::from_secs(5));
+        let consumer = parse(&["--batch-timeout", "2s"]).unwrap().consumer;
+        assert_eq!(consumer.batch_timeout, Duration::from_secs(2));
     }
 
-    pub fn max_backoff(&self) -> Duration {
-        Duration::from_millis(self.max_backoff_ms)
-    }
-
-    pub fn shutdown_grace(&self) -> Duration {
-        Duration::from_secs(self.shutdown_grace_secs)
+    #[test]
+    fn settings_that_cannot_work_are_refused_naming_the_flag() {
+        for args in [
+            ["--batch-size", "0"],
+            ["--writers", "0"],
+            ["--batch-timeout", "0ms"],
+            ["--max-backoff", "0s"],
+            ["--batch-timeout", "100"],
+        ] {
+            let error = parse(&args).unwrap_err().to_string();
+            assert!(error.contains(args[0]), "{args:?}: {error}");
+        }
     }
 }

@@ -141,7 +141,7 @@ impl Saver {
             let stop = *stopping.borrow();
             if !batch.is_empty() {
                 if stop {
-                    let grace = self.args.shutdown_grace();
+                    let grace = self.args.shutdown_grace;
                     if shutdown::with_grace(grace, self.handle(batch, &mut stopping))
                         .await
                         .is_none()
@@ -179,7 +179,7 @@ impl Saver {
                     self.drop_revoked(&mut batch);
                     match received {
                         Ok(message) => {
-                            deadline.get_or_insert_with(|| tokio::time::Instant::now() + self.args.batch_timeout());
+                            deadline.get_or_insert_with(|| tokio::time::Instant::now() + self.args.batch_timeout);
                             batch.push(message.detach());
                         }
                         Err(error) => tracing::warn!(%error, "Kafka consumer error"),
@@ -208,7 +208,7 @@ impl Saver {
     async fn handle(&mut self, batch: Vec<OwnedMessage>, stopping: &mut watch::Receiver<bool>) {
         let started = Instant::now();
         let decoded = Decoded::from_batch(&batch);
-        let mut backoff = Backoff::new(self.args.max_backoff());
+        let mut backoff = Backoff::new(self.args.max_backoff);
         let stored = loop {
             match self.store(&decoded, &batch).await {
                 Ok(stored) => break stored,

@@ -37,8 +37,6 @@ use crate::{
 /// Why the saver could not start or stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("invalid configuration: {0}")]
-    Config(String),
     #[error(transparent)]
     Migrate(#[from] db::MigrateError),
     #[error("Kafka: {0}")]
@@ -68,7 +66,6 @@ impl Service for Application {
 
     /// Migrates the database, subscribes to the topic and binds the health/metrics listener.
     async fn build(config: Config) -> Result<Self, Error> {
-        config.consumer.validate().map_err(Error::Config)?;
         migrate(&config).await?;
         let listener = grpc::bind(config.listen_addr).await?;
         let (routes, health) = grpc::standard_routes().await?;

@@ -14,13 +14,8 @@ const COUNT: u64 = 60_000;
 async fn nothing_is_acked_while_kafka_is_down_and_nothing_is_lost() {
     let kafka = PrivateKafka::start().await;
     let brokers = kafka.brokers();
-    let ingest = IngestProcess::start(
-        0,
-        &brokers,
-        "temperatures",
-        &["--delivery-timeout-secs", "2"],
-    )
-    .await;
+    let ingest =
+        IngestProcess::start(0, &brokers, "temperatures", &["--delivery-timeout", "2s"]).await;
     let count = COUNT.to_string();
     let run = spawn_generator(
         ingest.port,

@@ -49,7 +49,7 @@ async fn no_commit_while_postgres_is_down_and_nothing_lost_after() {
     setup.produce(&distinct).await;
 
     let saver =
-        SaverProcess::start(&setup, &["--batch-size", "1000", "--max-backoff-ms", "500"]).await;
+        SaverProcess::start(&setup, &["--batch-size", "1000", "--max-backoff", "500ms"]).await;
     wait_for_rows_above(&setup, 20_000).await;
     postgres.stop().await;
 

@@ -14,7 +14,7 @@ async fn sigterm_finishes_the_batch_commits_and_exits_zero() {
     let distinct = readings(150_000, 300);
     setup.produce(&distinct).await;
 
-    let saver = SaverProcess::start(&setup, &["--shutdown-grace-secs", "10"]).await;
+    let saver = SaverProcess::start(&setup, &["--shutdown-grace", "10s"]).await;
     wait_for_rows_above(&setup, 10_000).await;
     let status = saver.terminate(Duration::from_secs(15)).await;
     assert!(status.success(), "exit status {status:?}");
