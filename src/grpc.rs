@@ -1,5 +1,8 @@
 //! What every gRPC port serves besides its own service: `grpc.health.v1` and reflection (v1 and
 //! v1alpha, so old and new grpcurl both work), and the server loop with graceful shutdown.
+//! Reflection lists exactly what the port serves: the contract's descriptor set holds every
+//! sensorpipe service, and listing a service the port does not serve would send a grpcurl user
+//! to `UNIMPLEMENTED`.
 
 use std::{future::Future, net::SocketAddr};
 
@@ -26,14 +29,27 @@ pub enum Error {
     Serve(#[from] tonic::transport::Error),
 }
 
-/// Health and reflection, ready for the service's own services to be added. The reporter says
-/// `SERVING` for the whole server (the empty service name) until the caller changes it.
-pub async fn standard_routes() -> Result<(RoutesBuilder, HealthReporter), Error> {
+/// Health and reflection, ready for the port's own services (`served`, by full name, e.g.
+/// `sensorpipe.v1.IngestService`) to be added. The reporter says `SERVING` for the whole server
+/// (the empty service name) until the caller changes it.
+pub async fn standard_routes(served: &[&str]) -> Result<(RoutesBuilder, HealthReporter), Error> {
     let (health, health_service) = tonic_health::server::health_reporter();
+    let listed = served.iter().copied().chain([
+        tonic_health::pb::health_server::SERVICE_NAME,
+        tonic_reflection::pb::v1::server_reflection_server::SERVICE_NAME,
+        tonic_reflection::pb::v1alpha::server_reflection_server::SERVICE_NAME,
+    ]);
     let reflection = || {
-        tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        listed.clone().fold(
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(
+                    tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+                ),
+            |builder, name| builder.with_service_name(name),
+        )
     };
     let mut routes = Routes::builder();
     routes

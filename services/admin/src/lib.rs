@@ -76,7 +76,7 @@ impl Service for Application {
         let admin = Admin::new(store, watch.clone());
 
         let listener = server::bind(config.listen_addr).await?;
-        let (mut routes, health) = server::standard_routes().await?;
+        let (mut routes, health) = server::standard_routes(&[SERVICE_NAME]).await?;
         routes.add_service(AdminServiceServer::new(AdminGrpc::new(admin.clone())));
         health
             .set_service_status(SERVICE_NAME, ServingStatus::Serving)

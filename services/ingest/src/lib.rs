@@ -77,7 +77,7 @@ impl Service for Application {
         let admission = Admission::Within(config.limits.admission_timeout);
 
         let listener = server::bind(config.listen_addr).await?;
-        let (mut routes, health) = server::standard_routes().await?;
+        let (mut routes, health) = server::standard_routes(&[SERVICE_NAME]).await?;
         let service = IngestGrpc::new(
             ingestor.clone(),
             config.limits.max_in_flight_batches,

@@ -68,7 +68,7 @@ impl Service for Application {
     async fn build(config: Config) -> Result<Self, Error> {
         migrate(&config).await?;
         let listener = grpc::bind(config.listen_addr).await?;
-        let (routes, health) = grpc::standard_routes().await?;
+        let (routes, health) = grpc::standard_routes(&[]).await?;
         let routes = Routes::from(
             routes
                 .routes()
