@@ -63,7 +63,19 @@ pub fn decode_record(value: &[u8]) -> Result<ReadingRecord, prost::DecodeError> 
     ReadingRecord::decode(value)
 }
 
-/// Publishes one record keyed by its sensor id and waits for the broker's confirmation.
+/// A reading's Kafka record: key = sensor id, so one sensor's readings keep their order on one
+/// partition; value = `value`, the reading's [`encode_record`] bytes (the producer copies them).
+pub fn reading_record<'a>(
+    topic: &'a str,
+    record: &'a ReadingRecord,
+    value: &'a [u8],
+) -> FutureRecord<'a, str, [u8]> {
+    FutureRecord::to(topic)
+        .key(record.sensor_id.as_str())
+        .payload(value)
+}
+
+/// Publishes one reading ([`reading_record`]) and waits for the broker's confirmation.
 /// `queue_timeout` bounds the wait for room in the producer's queue, not the delivery itself.
 pub async fn publish(
     producer: &FutureProducer,
@@ -72,11 +84,8 @@ pub async fn publish(
     queue_timeout: Duration,
 ) -> Result<Delivery, KafkaError> {
     let value = encode_record(record);
-    let message = FutureRecord::to(topic)
-        .key(record.sensor_id.as_str())
-        .payload(&value);
     producer
-        .send(message, queue_timeout)
+        .send(reading_record(topic, record, &value), queue_timeout)
         .await
         .map_err(|(error, _message)| error)
 }

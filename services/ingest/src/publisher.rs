@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration};
 
 use rdkafka::{
     error::KafkaError,
-    producer::{FutureProducer, FutureRecord, Producer},
+    producer::{FutureProducer, Producer},
 };
 use sensorpipe::{config::KafkaArgs, kafka, proto::v1::ReadingRecord};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -53,19 +53,16 @@ impl Publisher {
             .expect("the semaphore is never closed")
     }
 
-    /// Sends every record (key = sensor id) and returns once Kafka confirmed all of them, or
+    /// Sends every record and returns once Kafka confirmed all of them, or
     /// with the first failure. A failed batch may be partly in Kafka: the caller resends it and
     /// the `(sensor_id, measured_at)` identity makes the second copy harmless.
     pub async fn publish(&self, records: &[ReadingRecord]) -> Result<(), KafkaError> {
         let mut deliveries = Vec::with_capacity(records.len());
         for record in records {
             let value = kafka::encode_record(record);
-            let message = FutureRecord::to(&self.topic)
-                .key(record.sensor_id.as_str())
-                .payload(&value);
             let delivery = self
                 .producer
-                .send_result(message)
+                .send_result(kafka::reading_record(&self.topic, record, &value))
                 .map_err(|(error, _)| error)?;
             deliveries.push(delivery);
         }
