@@ -54,9 +54,20 @@ pub fn create_consumer(brokers: &str, group_id: &str) -> Result<StreamConsumer, 
 }
 
 /// The record value: the protobuf encoding of `ReadingRecord`.
+///
+/// prost leaves out a `double` equal to its default, and `-0.0 == 0.0`, so a reading of -0.0 °C
+/// would reach the saver as 0.0. Writing the field once more keeps its sign: on the wire the last
+/// occurrence of a scalar field wins, in every protobuf implementation.
 pub fn encode_record(record: &ReadingRecord) -> Vec<u8> {
-    record.encode_to_vec()
+    let mut value = record.encode_to_vec();
+    if record.celsius == 0.0 && record.celsius.is_sign_negative() {
+        prost::encoding::double::encode(CELSIUS_FIELD, &record.celsius, &mut value);
+    }
+    value
 }
+
+/// `ReadingRecord.celsius`'s field number in `reading.proto`.
+const CELSIUS_FIELD: u32 = 3;
 
 /// Parses a record value; a failure means the record is poison (it goes to the dead-letter topic).
 pub fn decode_record(value: &[u8]) -> Result<ReadingRecord, prost::DecodeError> {
@@ -132,4 +143,27 @@ pub async fn create_topic(brokers: &str, name: &str, partitions: i32) -> Result<
     })
     .await
     .expect("metadata wait panicked")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_keeps_the_sign_of_zero_celsius() {
+        for celsius in [-0.0, 0.0, -12.5, 21.5] {
+            let record = ReadingRecord {
+                sensor_id: "s-1".into(),
+                celsius,
+                ..Default::default()
+            };
+            let decoded = decode_record(&encode_record(&record)).unwrap();
+            assert_eq!(decoded, record);
+            assert_eq!(
+                decoded.celsius.is_sign_negative(),
+                celsius.is_sign_negative(),
+                "{celsius:?}"
+            );
+        }
+    }
 }
