@@ -19,7 +19,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use futures::StreamExt;
 use prost_types::Timestamp;
 use sensorpipe::{db, proto::v1};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use sensorpipe::http_error::error_response;
 use tonic::{Code, Status};
@@ -82,7 +82,7 @@ struct SensorsJson {
 }
 
 /// Every parameter as text, so that each bad value gets our error naming it, not a generic one.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 struct Params {
     limit: Option<String>,
     page_token: Option<String>,
@@ -92,10 +92,7 @@ struct Params {
     cursor: Option<String>,
 }
 
-async fn list_measurements(
-    State(admin): State<Admin>,
-    params: Result<Query<Params>, QueryRejection>,
-) -> Response {
+async fn list_measurements(State(admin): State<Admin>, params: Pairs) -> Response {
     let page = observe(Method::ListMeasurements, Protocol::Http, async {
         let params = params_of(params)?;
         let request = v1::ListMeasurementsRequest {
@@ -120,10 +117,7 @@ async fn list_measurements(
     }
 }
 
-async fn list_sensors(
-    State(admin): State<Admin>,
-    params: Result<Query<Params>, QueryRejection>,
-) -> Response {
+async fn list_sensors(State(admin): State<Admin>, params: Pairs) -> Response {
     let page = observe(Method::ListSensors, Protocol::Http, async {
         let params = params_of(params)?;
         let request = v1::ListSensorsRequest {
@@ -146,11 +140,7 @@ async fn list_sensors(
 /// Each row is an event `measurement` whose id is its cursor, so a browser's `EventSource`
 /// resumes by itself after a disconnect (it sends the last id as `Last-Event-ID`). A failure is a
 /// last event `error` carrying the JSON error body.
-async fn watch(
-    State(admin): State<Admin>,
-    headers: HeaderMap,
-    params: Result<Query<Params>, QueryRejection>,
-) -> Response {
+async fn watch(State(admin): State<Admin>, headers: HeaderMap, params: Pairs) -> Response {
     let watch = observe(Method::WatchMeasurements, Protocol::Http, async {
         let params = params_of(params)?;
         let last_event_id = headers
@@ -203,12 +193,29 @@ pub async fn fallback(request: Request) -> Response {
     error_response(Code::NotFound, None, message)
 }
 
-fn params_of(params: Result<Query<Params>, QueryRejection>) -> Result<Params, AdminError> {
-    // Every parameter is text, so only a malformed query string (bad escapes, a repeated
-    // parameter) gets here.
-    params
-        .map(|Query(p)| p)
-        .map_err(|rejection| AdminError::invalid(Field::Query, rejection.body_text()))
+/// The query string as name-value pairs, so that a parameter given twice is refused naming it
+/// (a struct extractor would only say the query string is wrong). Unknown names are ignored.
+type Pairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
+
+fn params_of(pairs: Pairs) -> Result<Params, AdminError> {
+    let Query(pairs) =
+        pairs.map_err(|rejection| AdminError::invalid(Field::Query, rejection.body_text()))?;
+    let mut params = Params::default();
+    for (name, value) in pairs {
+        let (slot, field) = match name.as_str() {
+            "limit" => (&mut params.limit, Field::PageSize),
+            "page_token" => (&mut params.page_token, Field::PageToken),
+            "sensor_id" => (&mut params.sensor_id, Field::SensorId),
+            "start_time" => (&mut params.start_time, Field::StartTime),
+            "end_time" => (&mut params.end_time, Field::EndTime),
+            "cursor" => (&mut params.cursor, Field::Cursor),
+            _ => continue,
+        };
+        if slot.replace(value).is_some() {
+            return Err(AdminError::invalid(field, "must be given at most once"));
+        }
+    }
+    Ok(params)
 }
 
 fn limit(params: &Params) -> Result<i32, AdminError> {
@@ -252,5 +259,41 @@ fn sensor(row: SensorRow) -> SensorJson {
         sensor_id: row.latest.sensor_id.clone(),
         measurement_count: row.measurement_count,
         latest: db::Measurement::from(row.latest).into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::Uri;
+
+    use super::*;
+
+    fn params(query: &str) -> Result<Params, AdminError> {
+        let uri: Uri = format!("/measurements?{query}").parse().unwrap();
+        params_of(Query::try_from_uri(&uri))
+    }
+
+    #[test]
+    fn a_parameter_given_twice_is_refused_naming_it() {
+        let error = params("limit=5&limit=6").unwrap_err();
+        assert_eq!(error.body().error.field.as_deref(), Some("limit"));
+        assert_eq!(
+            error.body().error.message,
+            "limit: must be given at most once"
+        );
+        let error = params("sensor_id=a&end_time=x&sensor_id=b").unwrap_err();
+        assert_eq!(error.body().error.field.as_deref(), Some("sensor_id"));
+    }
+
+    #[test]
+    fn each_parameter_lands_in_its_field_and_unknown_ones_are_ignored() {
+        let p = params("limit=5&sensor_id=lab-1&page_token=t&cursor=c&start_time=s&end_time=e&x=1")
+            .unwrap();
+        assert_eq!(p.limit.as_deref(), Some("5"));
+        assert_eq!(p.sensor_id.as_deref(), Some("lab-1"));
+        assert_eq!(p.page_token.as_deref(), Some("t"));
+        assert_eq!(p.cursor.as_deref(), Some("c"));
+        assert_eq!(p.start_time.as_deref(), Some("s"));
+        assert_eq!(p.end_time.as_deref(), Some("e"));
     }
 }
