@@ -9,8 +9,6 @@
 //! - `store`: the SQL; `watch`: the shared poller behind every watcher.
 //! - `service`: the answers, protocol-free; `grpc`, `http`: the protocols; `error`: how refusals
 //!   look on each; `metrics`: what `/metrics` counts.
-#![deny(rust_2018_idioms)]
-#![forbid(unsafe_code)]
 
 pub mod config;
 mod error;

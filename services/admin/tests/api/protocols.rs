@@ -138,7 +138,7 @@ async fn the_same_errors_over_every_protocol() {
     assert!(!sensors_token.is_empty() && !a_token.is_empty());
 
     // What is wrong, the field the error names, and the change to a default request.
-    let measurements: [Case<ListMeasurements>; 8] = [
+    let measurements: [Case<'_, ListMeasurements>; 8] = [
         ("page_size -1", "page_size", &|r| r.page_size = -1),
         ("page_size 1001", "page_size", &|r| r.page_size = 1001),
         ("a page_token never issued", "page_token", &|r| {
@@ -165,7 +165,7 @@ async fn the_same_errors_over_every_protocol() {
     for (what, field, change) in measurements {
         refused_everywhere(&app, what, field, ListMeasurements::with(change)).await;
     }
-    let sensors: [Case<ListSensors>; 4] = [
+    let sensors: [Case<'_, ListSensors>; 4] = [
         ("page_size -1", "page_size", &|r| r.page_size = -1),
         ("page_size 1001", "page_size", &|r| r.page_size = 1001),
         ("a page_token never issued", "page_token", &|r| {
