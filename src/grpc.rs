@@ -4,7 +4,7 @@
 //! sensorpipe service, and listing a service the port does not serve would send a grpcurl user
 //! to `UNIMPLEMENTED`.
 
-use std::{future::Future, net::SocketAddr};
+use std::{future::Future, net::SocketAddr, time::Duration};
 
 use tokio::net::TcpListener;
 use tonic::{
@@ -13,7 +13,7 @@ use tonic::{
 };
 use tonic_health::server::HealthReporter;
 
-use crate::proto::FILE_DESCRIPTOR_SET;
+use crate::{proto::FILE_DESCRIPTOR_SET, shutdown};
 
 /// Why a gRPC server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -83,4 +83,26 @@ pub async fn serve(
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await?;
     Ok(())
+}
+
+/// [`serve`], with a limit on the drain: once `shutdown` resolves (a service makes it say
+/// NOT_SERVING and tell its streams to end before it does), in-flight calls get `grace` to
+/// finish and are then cut off, so a stuck call never turns a stop into a hang.
+pub async fn serve_with_grace(
+    listener: TcpListener,
+    routes: Routes,
+    shutdown: impl Future<Output = ()>,
+    grace: Duration,
+) -> Result<(), Error> {
+    let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        let _ = stopped_tx.send(());
+    };
+    let serve = serve(listener, routes, signal);
+    tokio::pin!(serve);
+    tokio::select! {
+        result = &mut serve => result,
+        Ok(()) = stopped_rx => shutdown::with_grace(grace, &mut serve).await.unwrap_or(Ok(())),
+    }
 }

@@ -4,13 +4,18 @@
 
 use std::{future::Future, net::SocketAddr};
 
+use clap::{CommandFactory, FromArgMatches};
 use tokio::net::TcpListener;
 
-use crate::shutdown;
+use crate::{config::TelemetryArgs, shutdown, telemetry};
+
+/// What stops a service: SIGINT/SIGTERM in `main`, a test's own future in tests.
+pub trait Shutdown: Future<Output = ()> + Send + 'static {}
+impl<F: Future<Output = ()> + Send + 'static> Shutdown for F {}
 
 /// A service that is built, bound to its listener, and then run until told to stop.
 pub trait Service: Sized + Send + 'static {
-    /// Its settings: flags and environment variables.
+    /// Its settings: flags and environment variables; they include [`TelemetryArgs`].
     type Config: clap::Parser + Send + 'static;
     /// Why it could not start or stopped with an error.
     type Error: std::error::Error + Send + Sync + 'static;
@@ -25,7 +30,7 @@ pub trait Service: Sized + Send + 'static {
     /// Serves until `shutdown` resolves, then drains within the service's grace period.
     fn run_until_stopped(
         self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
+        shutdown: impl Shutdown,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
 
     /// Where it listens; with port 0 in the config this is the port the OS picked.
@@ -36,10 +41,23 @@ pub trait Service: Sized + Send + 'static {
     }
 }
 
-/// What a service's `main` does once logging is set up: build, then run until SIGINT or SIGTERM.
+/// A service's whole `main`: its flags and environment, logging, then [`run`].
+pub async fn main<S: Service>() -> Result<(), S::Error> {
+    let matches = S::Config::command().get_matches();
+    let parsed = S::Config::from_arg_matches(&matches)
+        .and_then(|config| Ok((config, TelemetryArgs::from_arg_matches(&matches)?)));
+    let (config, telemetry) = parsed.unwrap_or_else(|error| error.exit());
+    telemetry::init(&telemetry);
+    run::<S>(config).await
+}
+
+/// Builds the service and runs it until SIGINT or SIGTERM. Logs `<name> listening` once it
+/// serves: `scripts/dev up` waits for that line.
 pub async fn run<S: Service>(config: S::Config) -> Result<(), S::Error> {
-    S::build(config)
-        .await?
-        .run_until_stopped(shutdown::signal())
-        .await
+    let service = S::build(config).await?;
+    let name = S::Config::command().get_name().to_owned();
+    tracing::info!(addr = %service.local_addr(), "{name} listening");
+    service.run_until_stopped(shutdown::signal()).await?;
+    tracing::info!("{name} stopped");
+    Ok(())
 }

@@ -21,14 +21,13 @@ pub mod store;
 mod token;
 mod watch;
 
-use std::{future::Future, time::Duration};
+use std::time::Duration;
 
 use axum::http::{HeaderName, Method};
 use sensorpipe::{
     grpc as server,
     proto::v1::admin_service_server::{AdminServiceServer, SERVICE_NAME},
-    service::Service,
-    shutdown,
+    service::{Service, Shutdown},
 };
 use tokio::{net::TcpListener, sync::watch as signal};
 use tonic::service::Routes;
@@ -98,37 +97,21 @@ impl Service for Application {
         })
     }
 
-    /// Serves until `shutdown` resolves; then ends every watch with UNAVAILABLE (clients resume
-    /// with their cursor) and gives in-flight calls the grace period.
     fn listener(&self) -> &TcpListener {
         &self.listener
     }
 
-    async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> Result<(), Error> {
-        tracing::info!(addr = %self.local_addr(), "admin listening");
+    /// Serves until `shutdown` resolves; then ends every watch with UNAVAILABLE (clients resume
+    /// with their cursor) and gives in-flight calls the grace period.
+    async fn run_until_stopped(self, shutdown: impl Shutdown) -> Result<(), Error> {
         let poller = tokio::spawn(self.watch.run_poller(self.watch_poll_interval));
         let stopping = self.stopping;
-        let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
-        let signal = async move {
+        let stop = async move {
             shutdown.await;
             stopping.send_replace(true);
-            let _ = stopped_tx.send(());
         };
-        let serve = server::serve(self.listener, self.routes, signal);
-        tokio::pin!(serve);
-        tokio::select! {
-            result = &mut serve => result?,
-            Ok(()) = stopped_rx => {
-                if let Some(result) = shutdown::with_grace(SHUTDOWN_GRACE, &mut serve).await {
-                    result?;
-                }
-            }
-        }
+        server::serve_with_grace(self.listener, self.routes, stop, SHUTDOWN_GRACE).await?;
         poller.abort();
-        tracing::info!("admin stopped");
         Ok(())
     }
 }

@@ -19,13 +19,12 @@ mod metrics;
 mod publisher;
 mod validate;
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use sensorpipe::{
     grpc as server,
     proto::v1::ingest_service_server::{IngestServiceServer, SERVICE_NAME},
-    service::Service,
-    shutdown,
+    service::{Service, Shutdown},
 };
 use tokio::{net::TcpListener, sync::watch};
 use tonic::service::Routes;
@@ -101,22 +100,17 @@ impl Service for Application {
         })
     }
 
-    /// Serves until `shutdown` resolves. Then: health says NOT_SERVING, streams stop reading,
-    /// every batch in flight is confirmed and acked, streams end with UNAVAILABLE (clients
-    /// reconnect elsewhere or later), all within the shutdown grace period.
     fn listener(&self) -> &TcpListener {
         &self.listener
     }
 
-    async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> Result<(), Error> {
-        tracing::info!(addr = %self.local_addr(), "ingest listening");
+    /// Serves until `shutdown` resolves. Then: health says NOT_SERVING, streams stop reading,
+    /// every batch in flight is confirmed and acked, streams end with UNAVAILABLE (clients
+    /// reconnect elsewhere or later), all within the shutdown grace period.
+    async fn run_until_stopped(self, shutdown: impl Shutdown) -> Result<(), Error> {
         let stopping = self.stopping.clone();
         let health = self.health.clone();
-        let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
-        let signal = async move {
+        let stop = async move {
             shutdown.await;
             health
                 .set_service_status("", ServingStatus::NotServing)
@@ -125,24 +119,12 @@ impl Service for Application {
                 .set_service_status(SERVICE_NAME, ServingStatus::NotServing)
                 .await;
             stopping.send_replace(true);
-            let _ = stopped_tx.send(());
         };
-        let serve = server::serve(self.listener, self.routes, signal);
-        tokio::pin!(serve);
-        tokio::select! {
-            result = &mut serve => result?,
-            Ok(()) = stopped_rx => {
-                // From the signal on, the drain gets the grace period; after it, streams close.
-                if let Some(result) = shutdown::with_grace(self.shutdown_grace, &mut serve).await {
-                    result?;
-                }
-            }
-        }
+        server::serve_with_grace(self.listener, self.routes, stop, self.shutdown_grace).await?;
         let ingestor = self.ingestor;
         tokio::task::spawn_blocking(move || ingestor.publisher().flush(Duration::from_secs(5)))
             .await
             .expect("flush panicked");
-        tracing::info!("ingest stopped");
         Ok(())
     }
 }

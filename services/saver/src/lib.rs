@@ -15,9 +15,11 @@ mod dead_letters;
 mod metrics;
 mod writer;
 
-use std::future::Future;
-
-use sensorpipe::{config::redact_password, db, grpc, service::Service};
+use sensorpipe::{
+    config::redact_password,
+    db, grpc,
+    service::{Service, Shutdown},
+};
 use tokio::{
     net::TcpListener,
     sync::{oneshot, watch},
@@ -88,17 +90,13 @@ impl Service for Application {
         })
     }
 
-    /// Consumes until `shutdown` resolves; then stops polling, stores and commits the batch in
-    /// hand (within the shutdown grace), commits synchronously, and stops serving health.
     fn listener(&self) -> &TcpListener {
         &self.listener
     }
 
-    async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> Result<(), Error> {
-        tracing::info!(addr = %self.local_addr(), "saver listening");
+    /// Consumes until `shutdown` resolves; then stops polling, stores and commits the batch in
+    /// hand (within the shutdown grace), commits synchronously, and stops serving health.
+    async fn run_until_stopped(self, shutdown: impl Shutdown) -> Result<(), Error> {
         let (stopping, stopping_rx) = watch::channel(false);
         let mut consuming = tokio::spawn(self.saver.run(stopping_rx));
         let (serving_stop, serving_stopped) = oneshot::channel::<()>();
@@ -116,7 +114,6 @@ impl Service for Application {
         drop(stopping);
         let _ = serving_stop.send(());
         serving.await.expect("the server task does not panic")?;
-        tracing::info!("saver stopped");
         Ok(())
     }
 }
