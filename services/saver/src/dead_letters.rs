@@ -4,41 +4,19 @@
 use std::time::Duration;
 
 use rdkafka::{
+    Message,
     error::KafkaError,
-    message::{Header, OwnedHeaders},
+    message::{Header, OwnedHeaders, OwnedMessage},
     producer::{FutureProducer, FutureRecord},
 };
 use sensorpipe::kafka;
 
-/// Why a record was dead-lettered; also the `kind` label of the metric.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// Not a `ReadingRecord` at all.
-    Decode,
-    /// A `ReadingRecord` the table cannot hold (bad sensor id, NaN, missing timestamp).
-    Invalid,
-    /// Refused by PostgreSQL itself.
-    Database,
-}
+use crate::error::{Error, Reject};
 
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Decode => "decode",
-            Self::Invalid => "invalid",
-            Self::Database => "database",
-        }
-    }
-}
-
-/// One record to dead-letter, with its origin.
+/// One record to dead-letter, and why.
 pub struct DeadLetter<'a> {
-    pub key: Option<&'a [u8]>,
-    pub value: Option<&'a [u8]>,
-    pub partition: i32,
-    pub offset: i64,
-    pub kind: Kind,
-    pub error: String,
+    pub record: &'a OwnedMessage,
+    pub reason: &'a Reject,
 }
 
 pub struct DeadLetters {
@@ -58,28 +36,35 @@ impl DeadLetters {
 
     /// Sends every letter and returns once Kafka confirmed them all, or with the first failure
     /// (the caller retries the whole batch; a letter sent twice is harmless).
-    pub async fn send(&self, letters: &[DeadLetter<'_>]) -> Result<(), KafkaError> {
+    pub async fn send(&self, letters: &[DeadLetter<'_>]) -> Result<(), Error> {
         let mut deliveries = Vec::with_capacity(letters.len());
-        for letter in letters {
-            let partition = letter.partition.to_string();
-            let offset = letter.offset.to_string();
+        for DeadLetter {
+            record: source,
+            reason,
+        } in letters
+        {
+            let error = reason.to_string();
+            let partition = source.partition().to_string();
+            let offset = source.offset().to_string();
             let headers = OwnedHeaders::new()
-                .insert(header("sensorpipe.error", &letter.error))
-                .insert(header("sensorpipe.error.kind", letter.kind.as_str()))
+                .insert(header("sensorpipe.error", &error))
+                .insert(header("sensorpipe.error.kind", reason.kind()))
                 .insert(header("sensorpipe.source.topic", &self.source_topic))
                 .insert(header("sensorpipe.source.partition", &partition))
                 .insert(header("sensorpipe.source.offset", &offset));
             let mut record = FutureRecord::<[u8], [u8]>::to(&self.topic).headers(headers);
-            if let Some(key) = letter.key {
+            if let Some(key) = source.key() {
                 record = record.key(key);
             }
-            if let Some(value) = letter.value {
+            if let Some(value) = source.payload() {
                 record = record.payload(value);
             }
             deliveries.push(self.producer.send(record, Duration::from_secs(5)));
         }
         for delivery in deliveries {
-            delivery.await.map_err(|(error, _)| error)?;
+            delivery
+                .await
+                .map_err(|(error, _)| Error::DeadLetters(error))?;
         }
         Ok(())
     }

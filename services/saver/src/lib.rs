@@ -4,15 +4,27 @@
 //!
 //! # Layout
 //! - [`config`]: flags and environment variables.
-//! - `consumer`: the consume → store → commit loop, batching and rebalances.
+//! - `subscription`: the Kafka consumer (manual commits, bounded prefetch) and the lag gauge.
+//! - `consume_loop`: batches by count or time; store, then commit; finish the batch at a stop.
+//! - `decode`: each record into a row or a reject; repeats within a batch dropped.
+//! - `store`: a batch's dead letters and rows, retried with backoff while PostgreSQL fails.
 //! - `writer`: one `INSERT ... ON CONFLICT DO NOTHING` per batch, and finding bad rows.
 //! - `dead_letters`: the dead-letter topic with its headers.
+//! - `commit`: offsets of stored batches only, and the final synchronous commit.
+//! - `rebalance`: records of revoked partitions leave the batch uncommitted.
+//! - `error`: what goes wrong ([`Error`]), and why a record is rejected.
 //! - `metrics`: what `/metrics` counts.
 
+mod commit;
 pub mod config;
-mod consumer;
+mod consume_loop;
 mod dead_letters;
+mod decode;
+mod error;
 mod metrics;
+mod rebalance;
+mod store;
+mod subscription;
 mod writer;
 
 use sensorpipe::{
@@ -27,23 +39,11 @@ use tokio::{
 use tonic::service::Routes;
 
 pub use config::{Command, Config};
+pub use error::Error;
 
 use crate::{
-    consumer::{Saver, create_consumer},
-    dead_letters::DeadLetters,
-    writer::Writers,
+    consume_loop::Saver, dead_letters::DeadLetters, subscription::create_consumer, writer::Writers,
 };
-
-/// Why the saver could not start or stopped.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Migrate(#[from] db::MigrateError),
-    #[error("Kafka: {0}")]
-    Kafka(#[from] rdkafka::error::KafkaError),
-    #[error(transparent)]
-    Grpc(#[from] grpc::Error),
-}
 
 /// Brings the database schema up to date; logs what it applied.
 pub async fn migrate(config: &Config) -> Result<(), Error> {

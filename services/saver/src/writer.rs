@@ -13,14 +13,11 @@ use diesel::{
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use sensorpipe::db::{self, NewMeasurement};
 
+use crate::error::{DatabaseError, Error, Reject};
+
 const INSERT: &str = "INSERT INTO measurements (sensor_id, measured_at, celsius, ingested_at) \
      SELECT * FROM unnest($1::varchar[], $2::timestamptz[], $3::float8[], $4::timestamptz[]) \
      ON CONFLICT (sensor_id, measured_at) DO NOTHING";
-
-/// PostgreSQL could not be reached or failed for a reason other than the rows themselves.
-#[derive(Debug, thiserror::Error)]
-#[error("PostgreSQL unavailable: {0}")]
-pub struct Unavailable(pub String);
 
 /// What became of a batch.
 #[derive(Debug, Default)]
@@ -28,7 +25,7 @@ pub struct Stored {
     /// Rows newly inserted; the others were already there.
     pub inserted: usize,
     /// Rows the database refused, by index into the batch, with its reason.
-    pub refused: Vec<(usize, String)>,
+    pub refused: Vec<(usize, Reject)>,
 }
 
 /// Several connections writing parts of one batch at once. PostgreSQL runs one backend process
@@ -50,7 +47,7 @@ impl Writers {
 
     /// Stores `rows` through every connection at once. Fails if any part fails: the caller
     /// retries the whole batch, and the parts already stored are skipped as duplicates then.
-    pub async fn store(&mut self, rows: &[NewMeasurement]) -> Result<Stored, Unavailable> {
+    pub async fn store(&mut self, rows: &[NewMeasurement]) -> Result<Stored, Error> {
         let count = self.writers.len();
         if count == 1 {
             return self.writers[0].store(rows).await;
@@ -103,7 +100,8 @@ impl Writer {
 
     /// Stores `rows` in one statement. If it fails while the server is fine, the rows are the
     /// problem: they are tried one by one so the bad ones are named and the good ones stored.
-    pub async fn store(&mut self, rows: &[NewMeasurement]) -> Result<Stored, Unavailable> {
+    /// Fails with [`Error::DatabaseUnavailable`] when the server is the problem.
+    pub async fn store(&mut self, rows: &[NewMeasurement]) -> Result<Stored, Error> {
         if rows.is_empty() {
             return Ok(Stored::default());
         }
@@ -116,21 +114,21 @@ impl Writer {
             }
             Err(error) => error,
         };
-        self.ensure_healthy(&error).await?;
+        self.blame_rows(error).await?;
         let mut stored = Stored::default();
         for (index, row) in rows.iter().enumerate() {
             match self.insert(std::slice::from_ref(row)).await {
                 Ok(inserted) => stored.inserted += inserted,
                 Err(error) => {
-                    self.ensure_healthy(&error).await?;
-                    stored.refused.push((index, error));
+                    let error = self.blame_rows(error).await?;
+                    stored.refused.push((index, Reject::Database(error)));
                 }
             }
         }
         Ok(stored)
     }
 
-    async fn insert(&mut self, rows: &[NewMeasurement]) -> Result<usize, String> {
+    async fn insert(&mut self, rows: &[NewMeasurement]) -> Result<usize, DatabaseError> {
         let connection = self.connection().await?;
         let mut ids = Vec::with_capacity(rows.len());
         let mut measured = Vec::with_capacity(rows.len());
@@ -142,42 +140,39 @@ impl Writer {
             celsius.push(row.celsius);
             ingested.push(row.ingested_at);
         }
-        sql_query(INSERT)
+        let inserted = sql_query(INSERT)
             .bind::<Array<Varchar>, _>(ids)
             .bind::<Array<Timestamptz>, _>(measured)
             .bind::<Array<Float8>, _>(celsius)
             .bind::<Array<Timestamptz>, _>(ingested)
             .execute(connection)
-            .await
-            .map_err(|e| e.to_string())
+            .await?;
+        Ok(inserted)
     }
 
-    async fn connection(&mut self) -> Result<&mut AsyncPgConnection, String> {
+    async fn connection(&mut self) -> Result<&mut AsyncPgConnection, DatabaseError> {
         if self.connection.is_none() {
-            let connection = db::connect(&self.database_url)
-                .await
-                .map_err(|e| e.to_string())?;
+            let connection = db::connect(&self.database_url).await?;
             self.connection = Some(connection);
         }
         Ok(self.connection.as_mut().expect("just set"))
     }
 
-    /// After a failed statement: is the server fine (so the rows were at fault)? A fresh
-    /// connection answering `SELECT 1` says yes; anything else means PostgreSQL is unavailable.
-    async fn ensure_healthy(&mut self, error: &str) -> Result<(), Unavailable> {
+    /// After a failed statement: is the server fine, so the rows were at fault (`error` comes
+    /// back to be their reason)? A fresh connection answering `SELECT 1` says yes; anything else
+    /// means PostgreSQL is unavailable.
+    async fn blame_rows(&mut self, error: DatabaseError) -> Result<DatabaseError, Error> {
         self.connection = None;
         let probe = async {
             let connection = self.connection().await?;
-            sql_query("SELECT 1")
-                .execute(connection)
-                .await
-                .map_err(|e| e.to_string())
+            sql_query("SELECT 1").execute(connection).await?;
+            Ok::<_, DatabaseError>(())
         };
         match probe.await {
-            Ok(_) => Ok(()),
-            Err(probe_error) => {
+            Ok(()) => Ok(error),
+            Err(probe) => {
                 self.connection = None;
-                Err(Unavailable(format!("{error} (then: {probe_error})")))
+                Err(Error::DatabaseUnavailable { error, probe })
             }
         }
     }

@@ -1,0 +1,155 @@
+//! Storing a batch: its dead letters and its rows, retried with backoff until both are durable,
+//! because the caller commits the batch's offsets right after. While PostgreSQL fails the saver
+//! reports itself not ready (health and `saver_database_up`).
+
+use std::time::Duration;
+
+use rdkafka::message::OwnedMessage;
+use tokio::sync::watch;
+use tonic_health::{ServingStatus, server::HealthReporter};
+
+use crate::{
+    dead_letters::{DeadLetter, DeadLetters},
+    decode::Decoded,
+    error::Error,
+    metrics,
+    writer::{Stored, Writers},
+};
+
+/// Where a batch goes: rows to PostgreSQL, rejects to the dead-letter topic.
+pub struct BatchStore {
+    writer: Writers,
+    dead_letters: DeadLetters,
+    health: HealthReporter,
+    max_backoff: Duration,
+}
+
+impl BatchStore {
+    pub fn new(
+        writer: Writers,
+        dead_letters: DeadLetters,
+        health: HealthReporter,
+        max_backoff: Duration,
+    ) -> Self {
+        Self {
+            writer,
+            dead_letters,
+            health,
+            max_backoff,
+        }
+    }
+
+    /// Retries until the batch is stored: the caller commits its offsets as soon as this returns.
+    pub async fn store(
+        &mut self,
+        decoded: &Decoded,
+        batch: &[OwnedMessage],
+        stopping: &mut watch::Receiver<bool>,
+    ) -> Stored {
+        let mut backoff = Backoff::new(self.max_backoff);
+        loop {
+            match self.attempt(decoded, batch).await {
+                Ok(stored) => {
+                    self.set_ready(true).await;
+                    return stored;
+                }
+                Err(error) => {
+                    metrics::DATABASE_RETRIES.inc();
+                    self.set_ready(false).await;
+                    let pause = backoff.next();
+                    tracing::warn!(%error, retry_in_ms = pause.as_millis() as u64, "batch not stored; retrying");
+                    tokio::select! {
+                        () = tokio::time::sleep(pause) => {}
+                        // At shutdown keep retrying: the caller's grace period bounds it.
+                        _ = stopping.changed() => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// One attempt: dead letters first, then the rows; the refused rows become dead letters too.
+    /// Counted only once it all succeeded, so a retried batch is counted once.
+    async fn attempt(
+        &mut self,
+        decoded: &Decoded,
+        batch: &[OwnedMessage],
+    ) -> Result<Stored, Error> {
+        let letters: Vec<DeadLetter<'_>> = decoded
+            .rejects
+            .iter()
+            .map(|(index, reason)| DeadLetter {
+                record: &batch[*index],
+                reason,
+            })
+            .collect();
+        self.dead_letters.send(&letters).await?;
+        let stored = self.writer.store(&decoded.rows).await?;
+        let refused: Vec<DeadLetter<'_>> = stored
+            .refused
+            .iter()
+            .map(|(row, reason)| DeadLetter {
+                record: &batch[decoded.origin[*row]],
+                reason,
+            })
+            .collect();
+        self.dead_letters.send(&refused).await?;
+        for letter in letters.iter().chain(&refused) {
+            metrics::DEAD_LETTERED
+                .with_label_values(&[letter.reason.kind()])
+                .inc();
+        }
+        let now = chrono::Utc::now();
+        for row in &decoded.rows {
+            let age = (now - row.ingested_at).num_microseconds().unwrap_or(0) as f64 / 1e6;
+            metrics::READING_AGE.observe(age.max(0.0));
+        }
+        Ok(stored)
+    }
+
+    async fn set_ready(&self, ready: bool) {
+        let up = i64::from(ready);
+        if metrics::DATABASE_UP.get() != up {
+            metrics::DATABASE_UP.set(up);
+            let status = if ready {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            self.health.set_service_status("", status).await;
+        }
+    }
+}
+
+/// Capped exponential backoff: 100 ms, 200 ms, ... up to the configured maximum.
+struct Backoff {
+    next: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    fn new(max: Duration) -> Self {
+        Self {
+            next: Duration::from_millis(100).min(max),
+            max,
+        }
+    }
+
+    fn next(&mut self) -> Duration {
+        let current = self.next;
+        self.next = (self.next * 2).min(self.max);
+        current
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let mut b = Backoff::new(Duration::from_millis(500));
+        let steps: Vec<u64> = (0..5).map(|_| b.next().as_millis() as u64).collect();
+        assert_eq!(steps, [100, 200, 400, 500, 500]);
+    }
+}
