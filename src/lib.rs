@@ -5,7 +5,7 @@
 //! - [`reading`]: what a valid reading is, shared by ingest and saver.
 //! - [`config`]: settings every service shares (telemetry, Kafka, database), read from flags and
 //!   the same environment variables locally and in `docker-compose.yml`.
-//! - [`telemetry`]: tracing set-up, text or JSON logs.
+//! - [`telemetry`]: tracing set-up, text or JSON logs; [`backoff`]: the pause between retries.
 //! - [`service`]: the build → bind → run-until-stopped shape every service has.
 //! - [`shutdown`]: SIGINT/SIGTERM as a future, and a grace period for draining.
 //! - [`grpc`] (feature `grpc`): health and reflection services for every gRPC port, and the
@@ -15,6 +15,7 @@
 //! - [`testing`] (feature `testing`): unique topics, groups and databases for tests against the
 //!   real local stack.
 
+pub mod backoff;
 pub mod config;
 pub mod proto;
 pub mod reading;

@@ -13,27 +13,23 @@ const MAX_HINT: Duration = Duration::from_secs(30);
 /// progress (an ack), not when one merely opens, so a server that accepts streams and then
 /// fails them at once is not hammered.
 #[derive(Debug)]
-pub(crate) struct Backoff {
-    next: Duration,
-}
+pub(crate) struct Backoff(sensorpipe::backoff::Backoff);
 
 impl Default for Backoff {
     fn default() -> Self {
-        Self { next: FIRST_DELAY }
+        Self(sensorpipe::backoff::Backoff::new(FIRST_DELAY, MAX_DELAY))
     }
 }
 
 impl Backoff {
     /// The delay before the next attempt, at least the server's hint when it sent one.
     pub(crate) fn next_delay(&mut self, status: Option<&Status>) -> Duration {
-        let delay = self.next;
-        self.next = (self.next * 2).min(MAX_DELAY);
         let hint = status.and_then(retry_hint).unwrap_or_default();
-        delay.max(hint.min(MAX_HINT))
+        self.0.next_pause().max(hint.min(MAX_HINT))
     }
 
     pub(crate) fn reset(&mut self) {
-        self.next = FIRST_DELAY;
+        self.0.reset();
     }
 }
 

@@ -5,8 +5,12 @@
 use std::time::Duration;
 
 use rdkafka::message::OwnedMessage;
+use sensorpipe::backoff::Backoff;
 use tokio::sync::watch;
 use tonic_health::{ServingStatus, server::HealthReporter};
+
+/// The first pause after a failed write; later ones double up to `--max-backoff`.
+const FIRST_RETRY: Duration = Duration::from_millis(100);
 
 use crate::{
     dead_letters::{DeadLetter, DeadLetters},
@@ -46,7 +50,7 @@ impl BatchStore {
         batch: &[OwnedMessage],
         stopping: &mut watch::Receiver<bool>,
     ) -> Stored {
-        let mut backoff = Backoff::new(self.max_backoff);
+        let mut backoff = Backoff::new(FIRST_RETRY, self.max_backoff);
         loop {
             match self.attempt(decoded, batch).await {
                 Ok(stored) => {
@@ -56,7 +60,7 @@ impl BatchStore {
                 Err(error) => {
                     metrics::DATABASE_RETRIES.inc();
                     self.set_ready(false).await;
-                    let pause = backoff.next();
+                    let pause = backoff.next_pause();
                     tracing::warn!(%error, retry_in_ms = pause.as_millis() as u64, "batch not stored; retrying");
                     tokio::select! {
                         () = tokio::time::sleep(pause) => {}
@@ -118,38 +122,5 @@ impl BatchStore {
             };
             self.health.set_service_status("", status).await;
         }
-    }
-}
-
-/// Capped exponential backoff: 100 ms, 200 ms, ... up to the configured maximum.
-struct Backoff {
-    next: Duration,
-    max: Duration,
-}
-
-impl Backoff {
-    fn new(max: Duration) -> Self {
-        Self {
-            next: Duration::from_millis(100).min(max),
-            max,
-        }
-    }
-
-    fn next(&mut self) -> Duration {
-        let current = self.next;
-        self.next = (self.next * 2).min(self.max);
-        current
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_the_cap() {
-        let mut b = Backoff::new(Duration::from_millis(500));
-        let steps: Vec<u64> = (0..5).map(|_| b.next().as_millis() as u64).collect();
-        assert_eq!(steps, [100, 200, 400, 500, 500]);
     }
 }
