@@ -15,7 +15,7 @@ What only starting the stack would show, checked here instead:
 - the four sensorpipe services: known binary, only the environment variables their config reads,
   listening on 0.0.0.0, every host they reach is a service they (transitively) depend on, the
   database credentials match the postgres service, the topic and its .dlq are created by kafka-init,
-  the ports the README promises are published;
+  the ports docs/api.md promises are published;
 - Envoy: runs in admin's network namespace, mounts envoy.yaml, its listener port is published on
   admin and its upstream port is admin's listen port;
 - Dockerfile: the fixed base images and the four binaries, a non-root runtime user, hadolint clean;

@@ -1,12 +1,14 @@
-//! Every admin example in README.md runs as written and prints what the README says it does.
+//! Every admin example in the documentation (README.md and docs/*.md) runs as written and prints
+//! what the documentation says it does.
 //!
-//! Each line of the README's `sh`/`bash` code blocks that starts with `grpcurl ` or `curl ` and
+//! Each line of the documents' `sh`/`bash` code blocks that starts with `grpcurl ` or `curl ` and
 //! targets the admin (`127.0.0.1:50052`) is one example. The test starts the admin in-process on
 //! a fresh database seeded with known rows, points the example at it and runs it with `sh -c`,
-//! in README order. Every answer is compared with what the seeded rows say it must be (the same
-//! rows, filters, order and pages), errors with the field they must name; watches get rows saved
-//! while they run (or, resumed from `$CURSOR`, exactly the rows saved after it). `$TOKEN` and
-//! `$CURSOR` are set to a real page token and watch cursor, as a reader would.
+//! README.md first, then docs/*.md by name, each in its own order. Every answer is compared with
+//! what the seeded rows say it must be (the same rows, filters, order and pages), errors with the
+//! field they must name; watches get rows saved while they run (or, resumed from `$CURSOR`,
+//! exactly the rows saved after it). `$TOKEN` and `$CURSOR` are set to a real page token and
+//! watch cursor, as a reader would. A failure names the file and line of its example.
 //!
 //! grpcurl comes from `GRPCURL`, else `$STACK_DIR/go/bin/grpcurl` (`STACK_DIR` defaults to
 //! `<repo>/.stack`), else `PATH`; `scripts/dev setup` installs it.
@@ -41,8 +43,12 @@ use tokio::{
     time::{Instant, MissedTickBehavior, timeout_at},
 };
 
-/// The admin address the README's examples use; replaced by the test admin's.
+/// The admin address the documented examples use; replaced by the test admin's.
 const README_ADDR: &str = "127.0.0.1:50052";
+/// The front page, read first.
+const FRONT_PAGE: &str = "README.md";
+/// The other documents: every `.md` file in this folder, by name.
+const DOCS_DIR: &str = "docs";
 /// The sensors of the seeded rows (and of the rows saved while watches run).
 const SENSORS: [&str; 3] = ["lab-1", "lab-2", "lab-3"];
 /// How long a watch example gets to print what it must.
@@ -52,28 +58,54 @@ const WATCH_FEED_EVERY: Duration = Duration::from_millis(200);
 const DEFAULT_PAGE_SIZE: usize = 100;
 const MAX_PAGE_SIZE: i64 = 1000;
 
-// ------------------------------------------------------------------------------------ README
+// ------------------------------------------------------------------------------------ the docs
 
-/// One example: a README line, as written.
+/// One example: a documented line, as written, and where it is.
 #[derive(Debug, Clone)]
 struct Example {
+    /// The document, relative to the repository root (`docs/api.md`).
+    file: String,
     line: usize,
     command: String,
 }
 
 impl std::fmt::Display for Example {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "README.md:{}: {}", self.line, self.command)
+        write!(f, "{}:{}: {}", self.file, self.line, self.command)
     }
 }
 
-/// The admin examples of README.md, in order.
-fn readme_examples() -> Vec<Example> {
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("read README.md");
+/// The documents, as paths relative to the repository root: README.md, then docs/*.md by name.
+fn documents() -> Vec<String> {
+    let mut docs: Vec<String> = std::fs::read_dir(repo_root().join(DOCS_DIR))
+        .unwrap_or_else(|e| panic!("read {DOCS_DIR}/: {e}"))
+        .map(|entry| entry.expect("a docs/ entry").file_name())
+        .filter_map(|name| name.to_str().map(str::to_owned))
+        .filter(|name| name.ends_with(".md"))
+        .map(|name| format!("{DOCS_DIR}/{name}"))
+        .collect();
+    docs.sort();
+    std::iter::once(FRONT_PAGE.to_owned()).chain(docs).collect()
+}
+
+/// The admin examples of every document, in order.
+fn doc_examples() -> Vec<Example> {
+    documents()
+        .into_iter()
+        .flat_map(|file| {
+            let text = std::fs::read_to_string(repo_root().join(&file))
+                .unwrap_or_else(|e| panic!("read {file}: {e}"));
+            admin_examples(&file, &text)
+        })
+        .collect()
+}
+
+/// The admin examples of one document, in order.
+fn admin_examples(file: &str, text: &str) -> Vec<Example> {
     let mut examples = Vec::new();
     let mut in_shell_block = false;
     let mut in_other_block = false;
-    for (index, line) in readme.lines().enumerate() {
+    for (index, line) in text.lines().enumerate() {
         let fence = line.trim_start();
         if let Some(info) = fence.strip_prefix("```") {
             if in_shell_block || in_other_block {
@@ -94,10 +126,11 @@ fn readme_examples() -> Vec<Example> {
         }
         assert!(
             !line.trim_end().ends_with('\\'),
-            "README.md:{}: an admin example must fit on one line (no `\\` continuation): {line}",
+            "{file}:{}: an admin example must fit on one line (no `\\` continuation): {line}",
             index + 1
         );
         examples.push(Example {
+            file: file.to_owned(),
             line: index + 1,
             command: line.to_owned(),
         });
@@ -182,7 +215,7 @@ impl Table {
         batch
     }
 
-    /// What the README's outputs show: sensors lab-1 to lab-3, a reading every 15 minutes from
+    /// What the documented outputs show: sensors lab-1 to lab-3, a reading every 15 minutes from
     /// 10:00 to 11:00 on 2026-11-27.
     async fn seed(&mut self) {
         let start = Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap();
@@ -1156,7 +1189,7 @@ fn grpc_web_frames(example: &Example, text: &str) -> Vec<(u8, Vec<u8>)> {
     frames
 }
 
-/// The kinds of example the README must keep showing, each a marker of the command.
+/// The kinds of example the documentation must keep showing, each a marker of the command.
 const MUST_SHOW: &[&str] = &[
     " list",
     "AdminService/ListMeasurements",
@@ -1177,12 +1210,12 @@ const MUST_SHOW: &[&str] = &[
 ];
 
 #[tokio::test(flavor = "multi_thread")]
-async fn every_admin_example_in_the_readme_does_what_it_says() {
-    let examples = readme_examples();
+async fn every_admin_example_in_the_docs_does_what_it_says() {
+    let examples = doc_examples();
     for marker in MUST_SHOW {
         assert!(
             examples.iter().any(|e| e.command.contains(marker)),
-            "README.md no longer shows an admin example with {marker:?}"
+            "neither {FRONT_PAGE} nor {DOCS_DIR}/*.md shows an admin example with {marker:?} any more"
         );
     }
     let grpcurl = grpcurl();
@@ -1200,6 +1233,6 @@ async fn every_admin_example_in_the_readme_does_what_it_says() {
         eprintln!("running {example}");
         runner.run(example).await;
     }
-    eprintln!("{} README examples did what they say", examples.len());
+    eprintln!("{} documented examples did what they say", examples.len());
     runner.admin.stop().await;
 }

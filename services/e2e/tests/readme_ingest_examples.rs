@@ -1,21 +1,27 @@
-//! Every example of README.md's "Sending readings" section runs and does what the README says.
+//! Every ingest example of the documentation runs and does what the documentation says: those of
+//! docs/api.md's "Sending readings" section, and those on README.md that send to ingest.
 //!
-//! The section's `sh`/`bash` code blocks are read as a reader reads them: a command continues
-//! over `\`-ended lines and over lines inside an open quote; `# ...` lines after a command show
-//! what it prints. The test starts ingest in-process on a fresh topic and points the examples at
-//! it (`127.0.0.1:50051` becomes its address):
+//! The `sh`/`bash` code blocks are read as a reader reads them: a command continues over
+//! `\`-ended lines and over lines inside an open quote; `# ...` lines after a command show what
+//! it prints. The test starts ingest in-process on a fresh topic and points the examples at it
+//! (`127.0.0.1:50051` becomes its address):
 //!
 //! - the grpcurl `SendReadings` and curl `POST /measurements` examples run with `sh -c` and must
-//!   print what the README's comments show (compared as JSON), which must mean: the batch's
-//!   sequence 1, one reading accepted, the second rejected (index 1,
-//!   `REJECT_REASON_TEMPERATURE_OUT_OF_RANGE`, field `celsius`); the single reading accepted with
-//!   no rejects. Exactly the accepted readings are then in the topic.
+//!   print what the comments show (compared as JSON), which must mean: the batch's sequence 1,
+//!   one reading accepted, the second rejected (index 1, `REJECT_REASON_TEMPERATURE_OUT_OF_RANGE`,
+//!   field `celsius`); a single reading accepted with no rejects; a list with some readings
+//!   accepted and the others rejected, each once, by its index in the list. Exactly the accepted
+//!   readings are then in the topic, so a reject's index must point at the reading left out.
+//! - a curl `GET /metrics` example must count as accepted exactly the readings the examples
+//!   before it had accepted.
 //! - every `target/release/generator` line is parsed by the generator's own flags
 //!   ([`generator::Config`]), so a flag it no longer has fails; `--help` must list every flag
-//!   the lines use and, as the README says, every flag with its env var. The
+//!   the lines use and, as the documentation says, every flag with its env var. The
 //!   `--count ... --bad-rate ...` line runs to the end through the generator's library entry
 //!   point: everything sent is acked, exactly the deliberately bad readings are rejected and the
 //!   rest are in the topic. The other lines run for a moment and are stopped as Ctrl-C would.
+//!
+//! A failure names the file and line of its example (`docs/api.md:57: grpcurl ...`).
 //!
 //! grpcurl comes from `GRPCURL`, else `$STACK_DIR/go/bin/grpcurl` (`STACK_DIR` defaults to
 //! `<repo>/.stack`), else `PATH`; `scripts/dev setup` installs it.
@@ -32,11 +38,14 @@ use sensorpipe::testing;
 use serde_json::Value;
 use tokio::process::Command;
 
-/// The ingest address the README's examples use; replaced by the test ingest's.
+/// The ingest address the documented examples use; replaced by the test ingest's.
 const README_ADDR: &str = "127.0.0.1:50051";
-/// The README section whose examples this test runs.
+/// The document whose `SECTION` holds the ingest examples; every example there is run.
+const API_DOC: &str = "docs/api.md";
 const SECTION: &str = "## Sending readings";
-/// How the README runs the generator.
+/// The front page; its examples that send to ingest are run too.
+const FRONT_PAGE: &str = "README.md";
+/// How the documentation runs the generator.
 const GENERATOR: &str = "target/release/generator";
 const SEND_READINGS: &str = "sensorpipe.v1.IngestService/SendReadings";
 /// How long the generator lines that run long (or until Ctrl-C) run before they are stopped.
@@ -44,12 +53,14 @@ const BRIEF_RUN: Duration = Duration::from_secs(2);
 
 const PORT_0: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
 
-// ------------------------------------------------------------------------------------ README
+// ------------------------------------------------------------------------------------ the docs
 
 /// One example: a command as `sh` reads it, and the `# ...` lines after it (what it prints).
 #[derive(Debug, Clone)]
 struct Example {
-    /// The README line it starts on.
+    /// The document, relative to the repository root.
+    file: &'static str,
+    /// The line it starts on.
     line: usize,
     command: String,
     expected: Vec<String>,
@@ -57,7 +68,7 @@ struct Example {
 
 impl std::fmt::Display for Example {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "README.md:{}: {}", self.line, self.command)
+        write!(f, "{}:{}: {}", self.file, self.line, self.command)
     }
 }
 
@@ -83,16 +94,14 @@ impl Example {
             .join(" ")
     }
 
-    /// What the README shows it prints, as JSON.
+    /// What the documentation shows it prints, as JSON.
     fn expected_json(&self) -> Result<Value, String> {
         if self.expected.is_empty() {
-            return Err(format!(
-                "{self}: the README shows no output (`# ...`) for it"
-            ));
+            return Err(format!("{self}: no output (`# ...`) is shown for it"));
         }
         let text = self.expected_text();
         serde_json::from_str(&text)
-            .map_err(|e| format!("{self}: the output the README shows is not JSON ({e}): {text}"))
+            .map_err(|e| format!("{self}: the output shown is not JSON ({e}): {text}"))
     }
 }
 
@@ -143,27 +152,48 @@ fn open_at_end(text: &str) -> Open {
     }
 }
 
-/// The examples of the README's "Sending readings" section, in order.
-fn section_examples(readme: &str) -> Vec<Example> {
-    let start = readme
-        .lines()
-        .position(|l| l.trim_end() == SECTION)
-        .unwrap_or_else(|| panic!("README.md has no `{SECTION}` section"));
+/// The document's text, read from the repository.
+fn read_doc(file: &str) -> String {
+    std::fs::read_to_string(repo_root().join(file)).unwrap_or_else(|e| panic!("read {file}: {e}"))
+}
+
+/// The examples of the API doc's "Sending readings" section, in order.
+fn section_examples(file: &'static str, doc: &str) -> Vec<Example> {
+    shell_examples(file, doc, Some(SECTION))
+}
+
+/// The front page's examples that send to ingest or run the generator, in order.
+fn front_page_examples(doc: &str) -> Vec<Example> {
+    shell_examples(FRONT_PAGE, doc, None)
+        .into_iter()
+        .filter(|e| e.command.contains(README_ADDR) || e.is_generator())
+        .collect()
+}
+
+/// The commands of the document's shell code blocks, in order: those of `section` (up to the
+/// next `## ` heading), or of the whole document.
+fn shell_examples(file: &'static str, doc: &str, section: Option<&str>) -> Vec<Example> {
+    let start = section.map_or(0, |section| {
+        1 + doc
+            .lines()
+            .position(|l| l.trim_end() == section)
+            .unwrap_or_else(|| panic!("{file} has no `{section}` section"))
+    });
     let mut examples: Vec<Example> = Vec::new();
     let mut in_shell_block = false;
     let mut in_other_block = false;
     // The command being read: its first line and its text so far.
     let mut pending: Option<(usize, String)> = None;
-    for (index, line) in readme.lines().enumerate().skip(start + 1) {
+    for (index, line) in doc.lines().enumerate().skip(start) {
         let number = index + 1;
         let fence = line.trim_start();
-        if !in_shell_block && !in_other_block && line.starts_with("## ") {
+        if section.is_some() && !in_shell_block && !in_other_block && line.starts_with("## ") {
             break;
         }
         if let Some((first, mut text)) = pending.take() {
             assert!(
                 !fence.starts_with("```"),
-                "README.md:{first}: the code block ends inside a command"
+                "{file}:{first}: the code block ends inside a command"
             );
             match open_at_end(&text) {
                 Open::Backslash => {
@@ -178,6 +208,7 @@ fn section_examples(readme: &str) -> Vec<Example> {
             }
             if open_at_end(&text) == Open::No {
                 examples.push(Example {
+                    file,
                     line: first,
                     command: text,
                     expected: Vec::new(),
@@ -203,13 +234,14 @@ fn section_examples(readme: &str) -> Vec<Example> {
         }
         if fence.starts_with('#') {
             let example = examples.last_mut().unwrap_or_else(|| {
-                panic!("README.md:{number}: output shown before any command: {line}")
+                panic!("{file}:{number}: output shown before any command: {line}")
             });
             example.expected.push(line.trim().to_owned());
             continue;
         }
         if open_at_end(line) == Open::No {
             examples.push(Example {
+                file,
                 line: number,
                 command: line.to_owned(),
                 expected: Vec::new(),
@@ -218,7 +250,7 @@ fn section_examples(readme: &str) -> Vec<Example> {
             pending = Some((number, line.to_owned()));
         }
     }
-    assert!(pending.is_none(), "README.md: a command never ends");
+    assert!(pending.is_none(), "{file}: a command never ends");
     examples
 }
 
@@ -361,17 +393,63 @@ fn accepted_readings(sent: &[Reading], answer: &Value) -> Vec<Reading> {
 
 // ------------------------------------------------------------------------------------ checks
 
-/// The grpcurl example printed `out`: it must be what the README shows, and mean what the README
-/// says. Returns the answer.
-fn check_send_readings(example: &Example, out: &str) -> Result<Value, String> {
+/// What an ingest example does, so the test knows what its answer must mean.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    /// grpcurl `SendReadings`: one batch.
+    SendReadings,
+    /// curl `POST /measurements` with one reading (a JSON object).
+    PostOne,
+    /// curl `POST /measurements` with a list of readings (a JSON array).
+    PostList,
+    /// curl `GET /metrics`: what ingest counted.
+    Metrics,
+    Generator,
+}
+
+impl Kind {
+    /// `None`: an example this test does not know how to run.
+    fn of(example: &Example) -> Option<Self> {
+        if example.is_generator() {
+            Some(Self::Generator)
+        } else if example.is_grpcurl() && example.command.contains(SEND_READINGS) {
+            Some(Self::SendReadings)
+        } else if example.is_curl() && example.command.contains("/measurements") {
+            match data(example, &arguments(example)) {
+                Value::Array(_) => Some(Self::PostList),
+                _ => Some(Self::PostOne),
+            }
+        } else if example.is_curl() && example.command.contains("/metrics") {
+            Some(Self::Metrics)
+        } else {
+            None
+        }
+    }
+}
+
+/// The example's program printed `out`: the answer, if it is the JSON the documentation shows.
+fn shown_answer(example: &Example, out: &str) -> Result<Value, String> {
+    let program = example
+        .command
+        .split_whitespace()
+        .next()
+        .unwrap_or_default();
     let answer: Value = serde_json::from_str(out)
-        .map_err(|e| format!("{example}: grpcurl did not print JSON ({e}):\n{out}"))?;
+        .map_err(|e| format!("{example}: {program} did not print JSON ({e}):\n{out}"))?;
     let shown = example.expected_json()?;
     if answer != shown {
         return Err(format!(
-            "{example}: grpcurl printed\n{answer}\nbut the README shows\n{shown}"
+            "{example}: {program} printed\n{answer}\nbut {} shows\n{shown}",
+            example.file
         ));
     }
+    Ok(answer)
+}
+
+/// The grpcurl example printed `out`: it must be what the documentation shows, and mean what it
+/// says. Returns the answer.
+fn check_send_readings(example: &Example, out: &str) -> Result<Value, String> {
+    let answer = shown_answer(example, out)?;
     let rejects = answer["rejects"].as_array().cloned().unwrap_or_default();
     let meaning = (
         answer["sequence"].as_str(),
@@ -404,17 +482,10 @@ fn check_send_readings(example: &Example, out: &str) -> Result<Value, String> {
     Ok(answer)
 }
 
-/// The curl example printed `out`: it must be what the README shows, one reading accepted and
-/// nothing rejected. Returns the answer.
+/// The curl example printed `out`: it must be what the documentation shows, one reading accepted
+/// and nothing rejected. Returns the answer.
 fn check_post_measurements(example: &Example, out: &str) -> Result<Value, String> {
-    let answer: Value = serde_json::from_str(out)
-        .map_err(|e| format!("{example}: curl did not print JSON ({e}):\n{out}"))?;
-    let shown = example.expected_json()?;
-    if answer != shown {
-        return Err(format!(
-            "{example}: curl printed\n{out}\nbut the README shows\n{shown}"
-        ));
-    }
+    let answer = shown_answer(example, out)?;
     let meaning = (
         answer["accepted"].as_u64(),
         answer["rejects"].as_array().map(Vec::len),
@@ -425,6 +496,45 @@ fn check_post_measurements(example: &Example, out: &str) -> Result<Value, String
         ));
     }
     Ok(answer)
+}
+
+/// The curl example that sent a list of `sent` readings printed `out`: it must be what the
+/// documentation shows, and mean what it says: some readings accepted, the others rejected, each
+/// reading one or the other, a rejected one named by its place in the list. (That the index
+/// points at the right reading is checked against the topic.) Returns the answer.
+fn check_post_list(example: &Example, sent: usize, out: &str) -> Result<Value, String> {
+    let answer = shown_answer(example, out)?;
+    let rejects = answer["rejects"].as_array().cloned().unwrap_or_default();
+    let indexes: Vec<Option<u64>> = rejects.iter().map(|r| r["index"].as_u64()).collect();
+    let distinct: HashSet<Option<u64>> = indexes.iter().copied().collect();
+    let accepted = answer["accepted"].as_u64().unwrap_or(0);
+    let each_once = distinct.len() == indexes.len()
+        && indexes.iter().all(|i| i.is_some_and(|i| i < sent as u64))
+        && accepted + rejects.len() as u64 == sent as u64;
+    if accepted == 0 || rejects.is_empty() || !each_once {
+        return Err(format!(
+            "{example}: of the {sent} readings sent, the answer must accept some and reject the \
+             others, each once by its index in the list (accepted {accepted}, rejected indexes \
+             {indexes:?}): {out}"
+        ));
+    }
+    Ok(answer)
+}
+
+/// The metrics example printed `out`: ingest's counters, counting as accepted exactly the
+/// `accepted` readings the examples before it had accepted.
+fn check_ingest_metrics(example: &Example, accepted: usize, out: &str) -> Result<(), String> {
+    let counted = out
+        .lines()
+        .find_map(|l| l.strip_prefix("ingest_readings_accepted_total "))
+        .and_then(|v| v.trim().parse::<f64>().ok());
+    if counted != Some(accepted as f64) {
+        return Err(format!(
+            "{example}: ingest_readings_accepted_total must count the {accepted} readings accepted \
+             so far, not {counted:?}:\n{out}"
+        ));
+    }
+    Ok(())
 }
 
 /// A generator line: its arguments parsed by the generator's own flags. `Ok(None)` for
@@ -454,7 +564,7 @@ fn check_generator_lines(
 ) -> Result<Vec<(Example, Option<generator::Config>)>, String> {
     let lines: Vec<&Example> = examples.iter().filter(|e| e.is_generator()).collect();
     if lines.is_empty() {
-        return Err(format!("README.md `{SECTION}` shows no `{GENERATOR}` line"));
+        return Err(format!("{API_DOC} `{SECTION}` shows no `{GENERATOR}` line"));
     }
     let mut help = None;
     let mut parsed = Vec::new();
@@ -472,11 +582,11 @@ fn check_generator_lines(
         parsed.push((example.clone(), config));
     }
     let help =
-        help.ok_or_else(|| format!("README.md `{SECTION}` shows no `{GENERATOR} --help`"))?;
+        help.ok_or_else(|| format!("{API_DOC} `{SECTION}` shows no `{GENERATOR} --help`"))?;
     for flag in &used {
         if !help.contains(flag.as_str()) {
             return Err(format!(
-                "`{GENERATOR} --help` does not list {flag}, which the README uses:\n{help}"
+                "`{GENERATOR} --help` does not list {flag}, which {API_DOC} uses:\n{help}"
             ));
         }
     }
@@ -494,7 +604,7 @@ fn check_generator_lines(
         }
         let env = arg
             .get_env()
-            .ok_or_else(|| format!("--{long} has no env var, but the README says each has"))?;
+            .ok_or_else(|| format!("--{long} has no env var, but {API_DOC} says each has"))?;
         let shown = format!("[env: {}=", env.to_string_lossy());
         if !help.contains(&shown) {
             return Err(format!(
@@ -536,7 +646,7 @@ async fn run_shell(example: &Example, addr: SocketAddr, grpcurl: &Path) -> Strin
     String::from_utf8(output.stdout).expect("UTF-8 output")
 }
 
-/// The generator line as the README runs it, against the test ingest (`INGEST_URL` would do the
+/// The generator line as the documentation runs it, against the test ingest (`INGEST_URL` would do the
 /// same), giving up within 30 s rather than 60 if ingest is gone.
 fn generator_config(example: &Example, ingest_url: &str) -> generator::Config {
     let args: Vec<String> = arguments(example)
@@ -573,74 +683,147 @@ async fn run_generator(
 
 // ------------------------------------------------------------------------------------ the test
 
-#[tokio::test(flavor = "multi_thread")]
-async fn every_sending_readings_example_in_the_readme_does_what_it_says() {
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("read README.md");
-    let examples = section_examples(&readme);
-    for example in &examples {
-        assert!(
-            example.is_grpcurl() || example.is_curl() || example.is_generator(),
-            "{example}: an example this test does not know how to run; teach it"
-        );
+/// A grpcurl or curl example: what it sends, read before anything runs.
+struct Request {
+    example: Example,
+    kind: Kind,
+    readings: Vec<Reading>,
+}
+
+impl Request {
+    /// Checks where the example goes (address and method, or URL and HTTP method) and reads the
+    /// readings it sends.
+    fn read(example: &Example, kind: Kind) -> Self {
+        let args = arguments(example);
+        let readings = match kind {
+            Kind::SendReadings => {
+                let (_, positional) = split_args(&args, &["-d"]);
+                assert_eq!(
+                    positional,
+                    [README_ADDR, SEND_READINGS],
+                    "{example}: address and method"
+                );
+                let data = data(example, &args);
+                assert_eq!(
+                    data["sequence"].as_u64(),
+                    Some(1),
+                    "{example}: the ack's sequence is the batch's"
+                );
+                sent_readings(example, &data)
+            }
+            Kind::PostOne | Kind::PostList => {
+                let (values, positional) = split_args(&args, &["-d", "-H", "-X"]);
+                assert_eq!(
+                    positional,
+                    [format!("http://{README_ADDR}/measurements")],
+                    "{example}: URL"
+                );
+                assert_eq!(value_of(&values, "-X"), Some("POST"), "{example}: method");
+                sent_readings(example, &data(example, &args))
+            }
+            Kind::Metrics => {
+                let (values, positional) = split_args(&args, &["-H", "-X"]);
+                let urls: Vec<&str> = positional
+                    .iter()
+                    .map(|url| url.strip_prefix("http://").unwrap_or(url))
+                    .collect();
+                assert_eq!(urls, [format!("{README_ADDR}/metrics")], "{example}: URL");
+                assert_eq!(value_of(&values, "-X"), None, "{example}: a GET");
+                Vec::new()
+            }
+            Kind::Generator => panic!("{example}: a generator line is no single request"),
+        };
+        Self {
+            example: example.clone(),
+            kind,
+            readings,
+        }
     }
-    let find = |what: &str, test: fn(&Example) -> bool| -> Example {
-        let found: Vec<&Example> = examples.iter().filter(|e| test(e)).collect();
+
+    /// The example printed `out`, after the examples before it had `accepted` readings
+    /// accepted: the readings it had accepted, if it printed what it must.
+    fn check(&self, accepted: usize, out: &str) -> Result<Vec<Reading>, String> {
+        let answer = match self.kind {
+            Kind::SendReadings => check_send_readings(&self.example, out)?,
+            Kind::PostOne => check_post_measurements(&self.example, out)?,
+            Kind::PostList => check_post_list(&self.example, self.readings.len(), out)?,
+            Kind::Metrics => {
+                check_ingest_metrics(&self.example, accepted, out)?;
+                return Ok(Vec::new());
+            }
+            Kind::Generator => unreachable!("a generator line is no Request"),
+        };
+        Ok(accepted_readings(&self.readings, &answer))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_ingest_example_in_the_docs_does_what_it_says() {
+    let examples = section_examples(API_DOC, &read_doc(API_DOC));
+    let kinds: Vec<Kind> = examples
+        .iter()
+        .map(|example| {
+            Kind::of(example).unwrap_or_else(|| {
+                panic!("{example}: an example this test does not know how to run; teach it")
+            })
+        })
+        .collect();
+    for (what, kind) in [
+        ("grpcurl SendReadings", Kind::SendReadings),
+        ("curl POST /measurements of one reading", Kind::PostOne),
+        ("curl POST /measurements of a list", Kind::PostList),
+    ] {
+        let found: Vec<&Example> = examples
+            .iter()
+            .zip(&kinds)
+            .filter(|(_, k)| **k == kind)
+            .map(|(e, _)| e)
+            .collect();
         assert_eq!(
             found.len(),
             1,
-            "README.md `{SECTION}` must show one {what} example: {found:#?}"
+            "{API_DOC} `{SECTION}` must show one {what} example: {found:#?}"
         );
-        found[0].clone()
-    };
-    let send = find("grpcurl SendReadings", |e| {
-        e.is_grpcurl() && e.command.contains(SEND_READINGS)
-    });
-    let post = find("curl POST /measurements", |e| {
-        e.is_curl() && e.command.contains("/measurements")
-    });
+    }
+    // Every request of the section, then the front page's.
+    let mut requests: Vec<(Example, Kind)> = examples
+        .iter()
+        .cloned()
+        .zip(kinds)
+        .filter(|(_, kind)| *kind != Kind::Generator)
+        .collect();
+    for example in front_page_examples(&read_doc(FRONT_PAGE)) {
+        match Kind::of(&example) {
+            Some(Kind::Generator) | None => {
+                panic!("{example}: an ingest example this test does not know how to run; teach it")
+            }
+            Some(kind) => requests.push((example, kind)),
+        }
+    }
 
     // The generator lines first: they need nothing running.
     let generator_lines = check_generator_lines(&examples).unwrap_or_else(|e| panic!("{e}"));
 
     // What the grpcurl and curl examples send, and to where.
-    let send_args = arguments(&send);
-    let (_, positional) = split_args(&send_args, &["-d"]);
-    assert_eq!(
-        positional,
-        [README_ADDR, SEND_READINGS],
-        "{send}: address and method"
-    );
-    let send_data = data(&send, &send_args);
-    let send_readings = sent_readings(&send, &send_data);
-    let post_args = arguments(&post);
-    let (values, positional) = split_args(&post_args, &["-d", "-H", "-X"]);
-    assert_eq!(
-        positional,
-        [format!("http://{README_ADDR}/measurements")],
-        "{post}: URL"
-    );
-    assert_eq!(value_of(&values, "-X"), Some("POST"), "{post}: method");
-    let post_readings = sent_readings(&post, &data(&post, &post_args));
+    let requests: Vec<Request> = requests
+        .iter()
+        .map(|(example, kind)| Request::read(example, *kind))
+        .collect();
 
     let grpcurl = grpcurl();
     let (brokers, topic) = testing::fresh_topic("readme-ingest", 3).await;
     // Default rules, as a reader's ingest has them.
     let ingest = RunningIngest::start(PORT_0, &brokers, &topic, &[]).await;
 
-    eprintln!("running {send}");
-    let out = run_shell(&send, ingest.addr, &grpcurl).await;
-    let answer = check_send_readings(&send, &out).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        send_data["sequence"].as_u64(),
-        Some(1),
-        "{send}: the ack's sequence is the batch's"
-    );
-    let mut accepted = accepted_readings(&send_readings, &answer);
-
-    eprintln!("running {post}");
-    let out = run_shell(&post, ingest.addr, &grpcurl).await;
-    let answer = check_post_measurements(&post, &out).unwrap_or_else(|e| panic!("{e}"));
-    accepted.extend(accepted_readings(&post_readings, &answer));
+    let mut accepted = Vec::new();
+    for request in &requests {
+        eprintln!("running {}", request.example);
+        let out = run_shell(&request.example, ingest.addr, &grpcurl).await;
+        let readings = request
+            .check(accepted.len(), &out)
+            .unwrap_or_else(|e| panic!("{e}"));
+        accepted.extend(readings);
+    }
 
     let stored = testing::read_topic(&brokers, &topic).await;
     assert_eq!(
@@ -657,7 +840,7 @@ async fn every_sending_readings_example_in_the_readme_does_what_it_says() {
     assert_eq!(
         bad.len(),
         1,
-        "README.md `{SECTION}` must show one generator line with --bad-rate"
+        "{API_DOC} `{SECTION}` must show one generator line with --bad-rate"
     );
     let (example, _) = bad[0];
     eprintln!("running {example}");
@@ -742,17 +925,16 @@ async fn every_sending_readings_example_in_the_readme_does_what_it_says() {
 
 // ------------------------------------------------------------------------------------ the checks fail
 
-/// The README with `from` replaced by `to` (once, and it must be there).
-fn broken_readme(from: &str, to: &str) -> String {
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("read README.md");
-    assert!(readme.contains(from), "README.md no longer has {from:?}");
-    readme.replacen(from, to, 1)
+/// The API doc with `from` replaced by `to` (once, and it must be there).
+fn broken_doc(from: &str, to: &str) -> String {
+    let doc = read_doc(API_DOC);
+    assert!(doc.contains(from), "{API_DOC} no longer has {from:?}");
+    doc.replacen(from, to, 1)
 }
 
 #[test]
 fn the_examples_are_read_as_sh_reads_them() {
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("read README.md");
-    let examples = section_examples(&readme);
+    let examples = section_examples(API_DOC, &read_doc(API_DOC));
     let send = examples
         .iter()
         .find(|e| e.command.contains(SEND_READINGS))
@@ -761,38 +943,62 @@ fn the_examples_are_read_as_sh_reads_them() {
     assert!(!send.command.contains('\\'), "`\\` continuations joined");
     assert!(send.expected_json().is_ok(), "{send}: {:?}", send.expected);
     assert!(examples.iter().all(|e| !e.command.starts_with('#')));
+    let list = examples
+        .iter()
+        .find(|e| Kind::of(e) == Some(Kind::PostList))
+        .expect("the POST example of a list");
+    assert!(
+        list.command.ends_with("}]'"),
+        "read to its closing quote: {list}"
+    );
+    assert!(list.expected_json().is_ok(), "{list}: {:?}", list.expected);
 
     let text = "## Sending readings\n\n```bash\nx 'a\n# b' \\\n  c # d\n# out \\\ny\n```\n\n## Next\n```sh\nz\n```\n";
-    let examples = section_examples(text);
+    let examples = section_examples("test.md", text);
     assert_eq!(examples.len(), 2, "{examples:#?}");
     assert_eq!(examples[0].command, "x 'a\n# b'   c # d");
     assert_eq!(examples[0].expected, ["# out \\"]);
     assert_eq!(examples[1].command, "y");
+    assert_eq!(
+        examples[1].to_string(),
+        "test.md:8: y",
+        "named by file and line"
+    );
+
+    // The front page: its ingest examples only, from any section.
+    let text = format!(
+        "# Title\n\n```bash\nscripts/dev up\n```\n\n## Tour\n\n```sh\n\
+         curl -s http://{README_ADDR}/measurements -d '{{}}'\n# {{}}\ncurl -s 127.0.0.1:50052/sensors\n```\n"
+    );
+    let examples = front_page_examples(&text);
+    assert_eq!(examples.len(), 1, "{examples:#?}");
+    assert_eq!(examples[0].line, 10);
+    assert_eq!(examples[0].expected, ["# {}"]);
 }
 
 #[test]
 fn a_generator_flag_that_no_longer_exists_fails() {
-    let readme = broken_readme(
+    let doc = broken_doc(
         "--count 10000 --bad-rate 0.05",
         "--count 10000 --bad-ratio 0.05",
     );
-    let error = check_generator_lines(&section_examples(&readme)).unwrap_err();
+    let error = check_generator_lines(&section_examples(API_DOC, &doc)).unwrap_err();
     assert!(error.contains("--bad-ratio"), "{error}");
     assert!(
-        check_generator_lines(&section_examples(&broken_readme(
-            "--rate 0 ",
-            "--rate zero "
-        )))
+        check_generator_lines(&section_examples(
+            API_DOC,
+            &broken_doc("--rate 0 ", "--rate zero ")
+        ))
         .is_err()
     );
-    let readme = broken_readme(
+    let doc = broken_doc(
         "target/release/generator --help ",
         "target/release/generator --sensors 1 ",
     );
-    assert!(check_generator_lines(&section_examples(&readme)).is_err());
+    assert!(check_generator_lines(&section_examples(API_DOC, &doc)).is_err());
 }
 
-/// What grpcurl prints for the README's batch (as the test run sees it).
+/// What grpcurl prints for the documented batch (as the test run sees it).
 const GRPCURL_ANSWER: &str = r#"{
   "sequence": "1",
   "accepted": 1,
@@ -807,35 +1013,61 @@ const GRPCURL_ANSWER: &str = r#"{
 }
 "#;
 
-#[test]
-fn an_answer_other_than_the_readme_shows_fails() {
-    let send = |readme: &str| {
-        section_examples(readme)
-            .into_iter()
-            .find(|e| e.command.contains(SEND_READINGS))
-            .unwrap()
-    };
-    let post = |readme: &str| {
-        section_examples(readme)
-            .into_iter()
-            .find(|e| e.is_curl())
-            .unwrap()
-    };
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("read README.md");
-    assert!(check_send_readings(&send(&readme), GRPCURL_ANSWER).is_ok());
-    assert!(check_post_measurements(&post(&readme), r#"{"accepted":1,"rejects":[]}"#).is_ok());
+/// What curl prints for the documented list (as the test run sees it).
+const LIST_ANSWER: &str = r#"{"accepted":2,"rejects":[{"index":1,"reason":"TEMPERATURE_OUT_OF_RANGE","field":"celsius","message":"celsius -120 is below the minimum -90"}]}"#;
 
-    let shown_wrong = broken_readme(r#""accepted": 1, "rejects""#, r#""accepted": 2, "rejects""#);
+#[test]
+fn an_answer_other_than_the_docs_show_fails() {
+    let find = |doc: &str, kind: Kind| {
+        section_examples(API_DOC, doc)
+            .into_iter()
+            .find(|e| Kind::of(e) == Some(kind))
+            .unwrap()
+    };
+    let send = |doc: &str| find(doc, Kind::SendReadings);
+    let post = |doc: &str| find(doc, Kind::PostOne);
+    let list = |doc: &str| find(doc, Kind::PostList);
+    let doc = read_doc(API_DOC);
+    assert!(check_send_readings(&send(&doc), GRPCURL_ANSWER).is_ok());
+    assert!(check_post_measurements(&post(&doc), r#"{"accepted":1,"rejects":[]}"#).is_ok());
+    assert!(check_post_list(&list(&doc), 3, LIST_ANSWER).is_ok());
+    let metrics = front_page_examples(&read_doc(FRONT_PAGE))
+        .into_iter()
+        .find(|e| Kind::of(e) == Some(Kind::Metrics))
+        .expect("the front page's ingest metrics example");
+    let counted =
+        "# TYPE ingest_readings_accepted_total counter\ningest_readings_accepted_total 5\n";
+    assert!(check_ingest_metrics(&metrics, 5, counted).is_ok());
+    assert!(check_ingest_metrics(&metrics, 4, counted).is_err());
+    assert!(check_ingest_metrics(&metrics, 0, "").is_err());
+
+    let shown_wrong = broken_doc(r#""accepted": 1, "rejects""#, r#""accepted": 2, "rejects""#);
     assert!(check_send_readings(&send(&shown_wrong), GRPCURL_ANSWER).is_err());
-    let shown_wrong = broken_readme("\"field\": \"celsius\"", "\"field\": \"readings\"");
+    let shown_wrong = broken_doc("\"field\": \"celsius\"", "\"field\": \"readings\"");
     assert!(check_send_readings(&send(&shown_wrong), GRPCURL_ANSWER).is_err());
-    // The README and the answer agree, but not on what the README says it means.
+    // The doc and the answer agree, but not on what the doc says it means.
     let both_wrong = GRPCURL_ANSWER.replace("\"index\": 1", "\"index\": 0");
-    let readme_both = broken_readme("\"index\": 1", "\"index\": 0");
-    assert!(check_send_readings(&send(&readme_both), &both_wrong).is_err());
-    let shown_wrong = broken_readme(r#"{"accepted":1,"rejects":[]}"#, r#"{"accepted":1}"#);
+    let doc_both = broken_doc("\"index\": 1", "\"index\": 0");
+    assert!(check_send_readings(&send(&doc_both), &both_wrong).is_err());
+    let shown_wrong = broken_doc(r#"{"accepted":1,"rejects":[]}"#, r#"{"accepted":1}"#);
     assert!(
         check_post_measurements(&post(&shown_wrong), r#"{"accepted":1,"rejects":[]}"#).is_err()
     );
-    assert!(check_post_measurements(&post(&readme), r#"{"accepted":0,"rejects":[]}"#).is_err());
+    assert!(check_post_measurements(&post(&doc), r#"{"accepted":0,"rejects":[]}"#).is_err());
+
+    // The list: shown otherwise, or agreeing on an answer that cannot be.
+    let shown_wrong = broken_doc(r#""index":1,"reason""#, r#""index":2,"reason""#);
+    assert!(check_post_list(&list(&shown_wrong), 3, LIST_ANSWER).is_err());
+    for (from, to) in [
+        (r#""index":1,"#, r#""index":3,"#),
+        (r#""accepted":2"#, r#""accepted":3"#),
+        (r#""accepted":2"#, r#""accepted":0"#),
+    ] {
+        let both_wrong = LIST_ANSWER.replace(from, to);
+        let doc_both = broken_doc(from, to);
+        assert!(
+            check_post_list(&list(&doc_both), 3, &both_wrong).is_err(),
+            "{from} -> {to}"
+        );
+    }
 }
