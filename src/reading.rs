@@ -1,5 +1,17 @@
-//! What every stage agrees a reading may look like: ingest rejects anything else, the saver sends
-//! anything else to the dead-letter topic, and the table's CHECK constraints refuse it.
+//! The invariants of a stored reading, and which layer enforces what.
+//!
+//! Every row holds a sensor id of 1 to 64 of `A-Z a-z 0-9 . _ : -` and a finite temperature.
+//! Three layers check that, each for its own reason, none trusting the one before it:
+//! - **ingest** (`services/ingest/src/validate.rs`) rejects the reading alone, naming its field,
+//!   so the sender can fix it; on top it applies policy only ingest holds: the configured
+//!   temperature bounds and clock skew, and a required `measured_at`;
+//! - **the saver** (`db::models`, `NewMeasurement::try_from`) dead-letters a record that breaks
+//!   them, since any producer can write the topic;
+//! - **the table** (the CHECK constraints in `migrations/`) refuses such a row from any writer.
+//!
+//! The sensor-id rule is written once here for both Rust layers and once in SQL. A test
+//! (`services/e2e/tests/reading_layers.rs`) feeds one table of cases to all three layers, so the
+//! Rust rule, the SQL rule and ingest's policy cannot drift apart unnoticed.
 
 /// Longest sensor id, in characters (all ASCII).
 pub const MAX_SENSOR_ID_LEN: usize = 64;

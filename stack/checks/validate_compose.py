@@ -32,7 +32,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import jsonschema
-import yaml
+from strict_yaml import Invalid, load_yaml
 
 BINARIES = {"generator", "ingest", "saver", "admin"}
 # Which variables each binary reads is checked against the configs themselves by the Rust test
@@ -46,39 +46,6 @@ BUILD_PACKAGES = {"build-essential", "zlib1g-dev", "pkg-config"}
 RUNTIME_PACKAGES = {"ca-certificates"}
 DOCKERIGNORE_MUST = {"target", ".stack", ".git"}
 ONE_SHOT_RESTARTS = {"always", "unless-stopped"}
-
-
-class Invalid(Exception):
-    pass
-
-
-class UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate mapping keys (Compose does too)."""
-
-
-def _construct_mapping(loader, node, deep=False):
-    seen = set()
-    for key_node, _ in node.value:
-        if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor`, resolved by PyYAML
-            continue
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise Invalid(f"duplicate key {key!r} at line {key_node.start_mark.line + 1}")
-        seen.add(key)
-    return loader.construct_mapping(node, deep)
-
-
-UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def load_yaml(path):
-    try:
-        with open(path, encoding="utf-8") as f:
-            return yaml.load(f, Loader=UniqueKeyLoader)
-    except OSError as e:
-        raise Invalid(f"cannot read {path}: {e.strerror}") from None
-    except yaml.YAMLError as e:
-        raise Invalid(f"YAML: {e}".replace("\n", " ")) from None
 
 
 # ---- schema ----------------------------------------------------------------------------------

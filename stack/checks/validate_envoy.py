@@ -19,7 +19,7 @@ Not checked: protoc-gen-validate rules and runtime facts (e.g. whether the port 
 import importlib
 import sys
 
-import yaml
+from strict_yaml import Invalid, load_yaml
 
 TYPE_URL_PREFIX = "type.googleapis.com/"
 HCM_NAME = "envoy.filters.network.http_connection_manager"
@@ -32,31 +32,6 @@ LISTENER_PORT = 8080  # published by docker-compose.yml
 # What a gRPC-Web browser client sends and must be able to read back.
 REQUIRED_ALLOW_HEADERS = {"content-type", "x-grpc-web", "x-user-agent", "grpc-timeout"}
 REQUIRED_EXPOSE_HEADERS = {"grpc-status", "grpc-message"}
-
-
-class Invalid(Exception):
-    pass
-
-
-class UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate mapping keys instead of silently keeping the last one."""
-
-
-def _construct_mapping(loader, node, deep=False):
-    seen = set()
-    for key_node, _ in node.value:
-        if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor`, resolved by PyYAML
-            continue
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise Invalid(f"duplicate key {key!r} at line {key_node.start_mark.line + 1}")
-        seen.add(key)
-    return loader.construct_mapping(node, deep)
-
-
-UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
-)
 
 
 def walk(node):
@@ -210,13 +185,7 @@ def check_semantics(b):
 
 def main(path):
     try:
-        try:
-            with open(path, encoding="utf-8") as f:
-                data = yaml.load(f, Loader=UniqueKeyLoader)
-        except OSError as e:
-            raise Invalid(f"cannot read: {e.strerror}") from None
-        except yaml.YAMLError as e:
-            raise Invalid(f"YAML: {e}".replace("\n", " ")) from None
+        data = load_yaml(path)
         if not isinstance(data, dict):
             raise Invalid("top level is not a mapping")
         register_types(data)

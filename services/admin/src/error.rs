@@ -5,6 +5,15 @@ use axum::response::{IntoResponse, Response};
 use sensorpipe::http_error::{ErrorBody, http_status};
 use tonic::{Code, Status};
 
+/// Why the service could not start, or stopped with an error (a refused call is an `AdminError`).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot create the database pool: {0}")]
+    Pool(#[from] sensorpipe::db::PoolError),
+    #[error(transparent)]
+    Server(#[from] sensorpipe::grpc::Error),
+}
+
 /// A request field that can be wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {

@@ -35,20 +35,12 @@ use tonic_health::ServingStatus;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub use config::Config;
+pub use error::Error;
 
 use crate::{grpc::AdminGrpc, service::Admin, store::Store, watch::Watch};
 
 /// In-flight calls get this long to finish after the stop signal; watches end at once.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-
-/// Why the service could not start or stopped with an error.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("cannot create the database pool: {0}")]
-    Pool(#[from] sensorpipe::db::PoolError),
-    #[error(transparent)]
-    Server(#[from] server::Error),
-}
 
 /// A bound, not yet serving admin service.
 pub struct Application {

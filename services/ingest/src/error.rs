@@ -1,4 +1,4 @@
-//! Why a batch was not acknowledged, and how each protocol says so: one mapping to gRPC status,
+//! Why the service stopped, why a batch was not acknowledged, and how each protocol says so: one mapping to gRPC status,
 //! one to HTTP. Every variant tells the caller what to do next.
 
 use std::time::Duration;
@@ -13,6 +13,17 @@ use tonic::{Code, Status, metadata::MetadataValue};
 use sensorpipe::http_error::error_response;
 
 use crate::metrics;
+
+/// Why the service could not start, or stopped with an error (a refused batch is an `IngestError`).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error("cannot create the Kafka producer: {0}")]
+    Kafka(#[from] KafkaError),
+    #[error(transparent)]
+    Server(#[from] sensorpipe::grpc::Error),
+}
 
 /// How long a caller should wait before resending after a retryable failure.
 pub const RETRY_AFTER: Duration = Duration::from_secs(1);

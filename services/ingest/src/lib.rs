@@ -31,23 +31,13 @@ use tonic::service::Routes;
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 pub use config::Config;
+pub use error::Error;
 
 use crate::{
     grpc::IngestGrpc,
     ingestor::{Admission, Ingestor},
     publisher::Publisher,
 };
-
-/// Why the service could not start or stopped with an error.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("invalid configuration: {0}")]
-    Config(String),
-    #[error("cannot create the Kafka producer: {0}")]
-    Kafka(#[from] rdkafka::error::KafkaError),
-    #[error(transparent)]
-    Server(#[from] server::Error),
-}
 
 /// A bound, not yet serving ingest service.
 pub struct Application {

@@ -88,15 +88,16 @@ mod tests {
 
     #[test]
     fn settings_that_cannot_work_are_refused_naming_the_flag() {
-        for args in [
-            ["--batch-size", "0"],
-            ["--writers", "0"],
-            ["--batch-timeout", "0ms"],
-            ["--max-backoff", "0s"],
-            ["--batch-timeout", "100"],
-        ] {
-            let error = parse(&args).unwrap_err().to_string();
-            assert!(error.contains(args[0]), "{args:?}: {error}");
+        let refusal = |flag: &str, value: &str| parse(&[flag, value]).unwrap_err().to_string();
+        let zero_counts = ["--batch-size", "--writers"].map(|flag| (flag, "0"));
+        let zero_or_unitless = [
+            ("--batch-timeout", "0ms"),
+            ("--max-backoff", "0s"),
+            ("--batch-timeout", "100"),
+        ];
+        for (flag, value) in zero_counts.into_iter().chain(zero_or_unitless) {
+            let error = refusal(flag, value);
+            assert!(error.contains(flag), "{flag} {value}: {error}");
         }
     }
 }
