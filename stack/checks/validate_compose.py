@@ -32,6 +32,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import jsonschema
+
 from strict_yaml import Invalid, load_yaml
 
 BINARIES = {"generator", "ingest", "saver", "admin"}
