@@ -2,11 +2,13 @@
 
 type Child = Node | string | number | null | undefined | false;
 type Props = Record<string, unknown>;
+/** Names that must be set as attributes: their properties are read-only or named otherwise. */
+const ATTRIBUTES = new Set(["role", "for", "list", "style"]);
 
 /**
  * `h("button", { class: "x", testid: "next", onclick: f, "aria-label": "Next" }, "Next")`.
  * `testid` becomes `data-testid`; `on*` functions become listeners; `aria-*`, `data-*`, `role`,
- * `for` and other dashed names become attributes; everything else is set as a property.
+ * `for`, `list`, `style` and other dashed names become attributes; the rest are properties.
  */
 export function h<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -20,7 +22,7 @@ export function h<K extends keyof HTMLElementTagNameMap>(
     else if (key === "testid") el.setAttribute("data-testid", String(value));
     else if (key.startsWith("on") && typeof value === "function") {
       el.addEventListener(key.slice(2), value as EventListener);
-    } else if (key.includes("-") || key === "role" || key === "for") {
+    } else if (key.includes("-") || ATTRIBUTES.has(key)) {
       el.setAttribute(key, value === true ? "" : String(value));
     } else (el as unknown as Props)[key] = value;
   }

@@ -14,6 +14,7 @@ export function sparkline(rows: Row[]): SVGSVGElement {
     width: W,
     height: H,
     class: "spark",
+    preserveAspectRatio: "none",
     "aria-hidden": "true",
     "data-testid": "sparkline",
   });
@@ -30,7 +31,5 @@ export function sparkline(rows: Row[]): SVGSVGElement {
   const y = (c: number) => (hi > lo ? H - PAD - ((c - lo) / (hi - lo)) * (H - 2 * PAD) : H / 2);
   const points = rows.map((r) => `${x(r.t).toFixed(1)},${y(r.celsius).toFixed(1)}`).join(" ");
   el.appendChild(svg("polyline", { points, fill: "none", "stroke-width": 1.5 }));
-  const last = rows[rows.length - 1];
-  el.appendChild(svg("circle", { cx: x(last.t).toFixed(1), cy: y(last.celsius).toFixed(1), r: 2 }));
   return el;
 }

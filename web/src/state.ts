@@ -15,7 +15,7 @@ export const WINDOWS: Record<string, { label: string; seconds: number }> = {
   "24h": { label: "last 24 hours", seconds: 24 * 3600 },
 };
 export const DEFAULT_WINDOW = "15m";
-export const PAGE_SIZES = [25, 50, 100, 500, 1000];
+/** The table's rows per page when the URL says nothing; the API takes 1 to 1,000 (0: its default). */
 export const DEFAULT_PAGE_SIZE = 100;
 
 export interface ViewState {
@@ -39,7 +39,7 @@ const list = (v: string | null) => (v ? v.split(",").filter(Boolean) : []);
 export function parseState(hash: string): ViewState {
   const p = new URLSearchParams(hash.replace(/^#/, ""));
   const view = p.get("view");
-  const size = Number(p.get("size"));
+  const size = Number(p.get("size") ?? NaN);
   const window = p.get("window") ?? "";
   return {
     view: view === "live" || view === "table" ? view : "sensors",
@@ -49,7 +49,8 @@ export function parseState(hash: string): ViewState {
     sensor: p.get("sensor") ?? "",
     start: p.get("start") ?? "",
     end: p.get("end") ?? "",
-    size: PAGE_SIZES.includes(size) ? size : DEFAULT_PAGE_SIZE,
+    // Any integer is kept: one the API refuses is shown with its error next to the input.
+    size: Number.isInteger(size) ? size : DEFAULT_PAGE_SIZE,
     pages: list(p.get("pages")),
   };
 }
@@ -67,7 +68,7 @@ export function stateHash(s: Partial<ViewState> & { view: ViewName }): string {
     set("sensor", s.sensor);
     set("start", s.start);
     set("end", s.end);
-    if (s.size && s.size !== DEFAULT_PAGE_SIZE) set("size", String(s.size));
+    if (s.size !== undefined && s.size !== DEFAULT_PAGE_SIZE) set("size", String(s.size));
     set("pages", s.pages?.join(","));
   }
   return `#${p.toString()}`;

@@ -64,7 +64,7 @@ export function formatAge(ms: number): string {
   return `${Math.floor(s / 86400)} d ago`;
 }
 
-/** A temperature for reading at a glance: at most two decimals, always a dot. */
+/** A temperature for reading at a glance, in a column: always two decimals. */
 export function formatCelsius(celsius: number): string {
-  return `${celsius.toLocaleString("en-US", { maximumFractionDigits: 2, useGrouping: false })} °C`;
+  return `${celsius.toFixed(2)} °C`;
 }

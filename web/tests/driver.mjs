@@ -116,6 +116,7 @@ export function waitReady(page, what = "the view to load", timeout = 15_000) {
 
 /** Saves PNGs of the page at laptop size (and phone size when asked), restoring the viewport. */
 export async function screenshots(page, input) {
+  await page.mouse.move(0, 0); // no hover highlight left by the last click
   if (input.screenshot) {
     await page.setViewportSize(LAPTOP);
     await page.screenshot({ path: input.screenshot });

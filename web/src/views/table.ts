@@ -5,7 +5,7 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { h } from "../dom";
 import { Refused, retrying } from "../retry";
 import { CSV_HEADER, csvLine, type Row, toRow } from "../rows";
-import { PAGE_SIZES, stateHash, type ViewState } from "../state";
+import { stateHash, type ViewState } from "../state";
 import { parseTime } from "../time";
 import type { ViewContext } from "../view";
 
@@ -30,8 +30,8 @@ export function tableView(ctx: ViewContext): TableView {
   // ---- the filter form, each input with the place for its error ----
 
   const errors = new Map<string, HTMLElement>();
-  const inputs = new Map<string, HTMLInputElement | HTMLSelectElement>();
-  function field(name: string, label: string, input: HTMLInputElement | HTMLSelectElement) {
+  const inputs = new Map<string, HTMLInputElement>();
+  function field(name: string, label: string, input: HTMLInputElement) {
     const err = h("p", {
       class: "field-error",
       id: `error-${name}`,
@@ -48,20 +48,23 @@ export function tableView(ctx: ViewContext): TableView {
   const text = (testid: string, placeholder: string) =>
     h("input", { type: "text", testid, placeholder, autocomplete: "off", spellcheck: false });
   const sensorInput = text("filter-sensor", "any sensor");
-  const startInput = text("filter-start", "2026-11-27T10:00:00Z");
-  const endInput = text("filter-end", "2026-11-27T11:00:00Z");
-  const sizeSelect = h(
-    "select",
-    { testid: "filter-size" },
-    ...PAGE_SIZES.map((n) => h("option", { value: String(n) }, String(n))),
-  );
+  const startInput = text("filter-start", "any time");
+  const endInput = text("filter-end", "any time");
+  const sizeInput = h("input", {
+    type: "number",
+    testid: "filter-size",
+    min: 1,
+    max: 1000,
+    step: 1,
+    inputMode: "numeric",
+  });
   const form = h(
     "form",
     { class: "filters", testid: "table-filter", novalidate: true },
     field("sensor_id", "Sensor id", sensorInput),
     field("start_time", "From (UTC, inclusive)", startInput),
     field("end_time", "To (UTC, exclusive)", endInput),
-    field("page_size", "Rows per page", sizeSelect),
+    field("page_size", "Rows per page", sizeInput),
     h(
       "div",
       { class: "actions" },
@@ -78,7 +81,7 @@ export function tableView(ctx: ViewContext): TableView {
       sensor: sensorInput.value.trim(),
       start: startInput.value.trim(),
       end: endInput.value.trim(),
-      size: Number(sizeSelect.value),
+      size: sizeInput.value.trim() === "" ? 0 : Number(sizeInput.value),
       pages: [],
     });
   });
@@ -177,9 +180,11 @@ export function tableView(ctx: ViewContext): TableView {
       table.setAttribute("aria-busy", "false");
       pageInfo.textContent = `Page ${pageNo}`;
       empty.textContent = "Fix the filter above to see measurements.";
+      ctx.hooks.ready = true;
       return;
     }
     showErrors({});
+    ctx.hooks.ready = false;
     table.setAttribute("aria-busy", "true");
     table.classList.add("loading");
     pageInfo.textContent = `Page ${pageNo}, loading…`;
@@ -222,6 +227,7 @@ export function tableView(ctx: ViewContext): TableView {
       if (loading === mine) {
         table.setAttribute("aria-busy", "false");
         table.classList.remove("loading");
+        ctx.hooks.ready = true;
       }
     }
   }
@@ -234,7 +240,7 @@ export function tableView(ctx: ViewContext): TableView {
           { testid: "measurement-row", "data-sensor-id": r.sensor_id },
           h("td", { testid: "cell-sensor" }, r.sensor_id),
           h("td", {}, h("time", { testid: "cell-measured", datetime: r.measured_at }, r.measured_at)),
-          h("td", { class: "num", testid: "cell-celsius", "data-celsius": String(r.celsius) }, String(r.celsius)),
+          h("td", { class: "num", testid: "cell-celsius", "data-celsius": String(r.celsius) }, exact2(r.celsius)),
           h("td", {}, h("time", { testid: "cell-ingested", datetime: r.ingested_at }, r.ingested_at)),
           h("td", {}, h("time", { testid: "cell-saved", datetime: r.saved_at }, r.saved_at)),
         ),
@@ -248,7 +254,11 @@ export function tableView(ctx: ViewContext): TableView {
   csvCancel.addEventListener("click", () => download?.abort());
   csvButton.addEventListener("click", async () => {
     const filter = filterOf(state);
-    if (!isFilter(filter) || download) return;
+    if (download) return;
+    if (!isFilter(filter)) {
+      csvProgress.textContent = "Fix the filter above first.";
+      return;
+    }
     const mine = new AbortController();
     download = mine;
     signal.addEventListener("abort", () => mine.abort(), { once: true });
@@ -287,11 +297,17 @@ export function tableView(ctx: ViewContext): TableView {
     sensorInput.value = s.sensor;
     startInput.value = s.start;
     endInput.value = s.end;
-    sizeSelect.value = String(s.size);
+    sizeInput.value = String(s.size);
     void load();
   }
   update(state);
   return { el, update };
+}
+
+/** Two decimals, lined up, unless that would hide a digit the API gave. */
+function exact2(celsius: number): string {
+  const fixed = celsius.toFixed(2);
+  return Number(fixed) === celsius ? fixed : String(celsius);
 }
 
 function csvName(s: ViewState): string {
