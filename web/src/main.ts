@@ -81,7 +81,7 @@ function showConnection() {
   if (connection?.state === "reconnecting" || connection?.state === "error") {
     const what = connection.state === "reconnecting" ? "No connection to" : "Stopped following";
     banner.show(
-      `${what} the admin service at ${baseUrl} (${connection.reason}).`,
+      `${what} the admin service at ${baseUrl}: ${connection.reason}.`,
       connection.state === "reconnecting" ? `Reconnecting in ${connectionText(connection).replace(/\D+/g, "")} s…` : "",
       connection.state === "reconnecting" && retryNow ? { label: "Retry now", run: retryNow } : undefined,
     );

@@ -141,7 +141,10 @@ export function micros(text) {
 
 /** A reading's identity (the table's primary key), the same whatever its time's text form. */
 export function key(row) {
-  return `${row.sensor_id} @ ${micros(row.measured_at)}`;
+  const us = micros(row.measured_at);
+  const fraction = ((us % 1_000_000n) + 1_000_000n) % 1_000_000n;
+  const whole = new Date(Number((us - fraction) / 1_000_000n) * 1000).toISOString().slice(0, 19);
+  return `${row.sensor_id} @ ${whole}.${String(fraction).padStart(6, "0")}Z`;
 }
 
 /**

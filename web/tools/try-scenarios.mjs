@@ -50,9 +50,9 @@ function startAdmin() {
     admin.once("exit", () => reject(new Error("admin exited")));
   });
 }
-async function stopAdmin() {
+async function stopAdmin(signal = "SIGTERM") {
   const exited = new Promise((r) => admin.once("exit", r));
-  admin.kill("SIGTERM");
+  admin.kill(signal);
   await exited;
 }
 
@@ -146,12 +146,23 @@ try {
         if (e.event !== want) throw new Error(`expected ${want}, got ${JSON.stringify(e)}`);
       };
       await expectReply("ready");
-      say(child, { expect: insert([["lab-1", 0, 30.5], ["lab-3", 0, 31.25], ["lab-2", 0, 99]]).filter((r) => r.sensor_id !== "lab-2") });
-      await expectReply("seen");
+      // Down before the page got any row (no cursor yet): the page must reload its window.
       await stopAdmin();
       say(child, { event: "admin_down" });
       await expectReply("reconnecting");
-      const whileDown = insert([["lab-1", 0, 32.5], ["lab-3", 0, 33.75]]);
+      const beforeAnyRow = insert([["lab-1", 1, 30.5], ["lab-3", 1, 31.25], ["lab-2", 1, 99]]).filter((r) => r.sensor_id !== "lab-2");
+      await startAdmin();
+      say(child, { event: "admin_up" });
+      await expectReply("live");
+      say(child, { expect: beforeAnyRow });
+      await expectReply("seen");
+      say(child, { expect: insert([["lab-1", 0, 32.5], ["lab-2", 0, 98]]).filter((r) => r.sensor_id !== "lab-2") });
+      await expectReply("seen");
+      // Killed with a cursor held: the page resumes from it.
+      await stopAdmin("SIGKILL");
+      say(child, { event: "admin_down" });
+      await expectReply("reconnecting");
+      const whileDown = insert([["lab-1", 0, 33.5], ["lab-3", 0, 33.75]]);
       await startAdmin();
       say(child, { event: "admin_up" });
       await expectReply("live");
