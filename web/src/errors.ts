@@ -43,7 +43,7 @@ export function problem(error: unknown): Problem {
 /** A banner line for a failure no input is to blame for. */
 export function describeFailure(p: Problem, baseUrl: string): string {
   if (p.code === Code.Unknown || p.code === Code.Unavailable) {
-    return `Cannot reach the admin service at ${baseUrl} (${p.message}).`;
+    return `Cannot reach the admin service at ${baseUrl}: ${p.message}.`;
   }
   return `The admin service refused: ${p.message} (${Code[p.code]}).`;
 }

@@ -52,6 +52,6 @@ export function connectionText(c: Connection): string {
     case "reconnecting":
       return `Reconnecting in ${secondsUntil(c.retryAt)} s`;
     case "error":
-      return `Error: ${c.reason}`;
+      return "Stopped"; // the banner holds the reason
   }
 }

@@ -91,7 +91,7 @@ scenario(async ({ input, page }) => {
       }));
       if (shown.state === "reconnecting") {
         assert.match(shown.text, /^Reconnecting in \d+ s$/, "the connection state says it is reconnecting");
-        assert.match(shown.banner, /No connection to the admin service/, "the banner says the admin is unreachable");
+        assert.match(shown.banner, /No connection to the admin service at /, "the banner says the admin is unreachable");
       }
       log(`reconnecting: ${JSON.stringify(shown)}`);
       emit({ event: "reconnecting" });

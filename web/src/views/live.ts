@@ -297,7 +297,10 @@ export function liveView(ctx: ViewContext): HTMLElement {
       },
       connection(c) {
         ctx.connection(c, () => following.restart());
-        if (c.state === "error") status.textContent = `Cannot chart: ${c.reason}`;
+        if (c.state === "error") {
+          status.textContent = `Cannot chart: ${c.reason}`;
+          chartBox.hidden = true;
+        }
       },
     },
     signal,
