@@ -36,8 +36,10 @@ export interface Following {
 /**
  * One watch per view. With exactly one sensor the server filters (`sensor_id`); with several, or
  * none (the sensors view), one unfiltered watch is filtered here: a browser keeps at most six
- * HTTP/1.1 connections per origin and every open watch holds one, so a watch per sensor would
- * starve the page's other calls after five sensors.
+ * HTTP/1.1 connections per origin and every open gRPC-Web stream holds one, so a watch per
+ * sensor would starve the page's other calls from the sixth sensor on. The price is traffic: the
+ * page then receives every saved row (fine at the thousands of rows per second a browser parses;
+ * a page that cannot keep up is cut off by the admin and resumes from its cursor).
  */
 export function follow(
   admin: Admin,

@@ -137,6 +137,12 @@ export function tableView(ctx: ViewContext): TableView {
     ctx.navigate(stateHash({ ...state, ...change, view: "table" }));
   }
 
+  /** A pager button that just became disabled would drop keyboard focus: hand it to the other. */
+  function keepFocus() {
+    if (document.activeElement === next && next.disabled && !prev.disabled) prev.focus();
+    if (document.activeElement === prev && prev.disabled && !next.disabled) next.focus();
+  }
+
   function showErrors(byField: Record<string, string>) {
     for (const [name, err] of errors) {
       const message = byField[name];
@@ -202,6 +208,7 @@ export function tableView(ctx: ViewContext): TableView {
       setRows(rows);
       nextToken = res.nextPageToken;
       next.disabled = !nextToken;
+      keepFocus();
       pageInfo.textContent = `Page ${pageNo} · ${rows.length.toLocaleString("en-US")} rows${nextToken ? "" : " · last page"}`;
       empty.textContent = rows.length ? "" : pageNo === 1 ? "No measurements match this filter." : "No more measurements.";
     } catch (error) {
