@@ -7,6 +7,7 @@ import { h } from "../dom";
 import { type Row, rowKey, toRow } from "../rows";
 import { stateHash, WINDOWS } from "../state";
 import { formatAge, formatCelsius, rfc3339, timestampFromMillis } from "../time";
+import { coalesce } from "../throttle";
 import type { ViewContext } from "../view";
 import { follow, wakeRestarts } from "../watch";
 
@@ -228,15 +229,7 @@ export function liveView(ctx: ViewContext): HTMLElement {
     });
   }
 
-  let drawPending = false;
-  function scheduleDraw() {
-    if (drawPending) return;
-    drawPending = true;
-    setTimeout(() => {
-      drawPending = false;
-      if (!signal.aborted) draw();
-    }, 50);
-  }
+  const scheduleDraw = coalesce(draw, 50, signal);
 
   /** Each second: slide the window, dropping what fell out of it (the page stays open all day). */
   const ticker = setInterval(() => {

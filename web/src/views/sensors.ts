@@ -9,6 +9,7 @@ import { type Row, rowKey, toRow } from "../rows";
 import { sparkline } from "../sparkline";
 import { stateHash } from "../state";
 import { formatAge, formatCelsius } from "../time";
+import { coalesce } from "../throttle";
 import type { ViewContext } from "../view";
 import { follow, wakeRestarts } from "../watch";
 
@@ -219,15 +220,7 @@ export function sensorsView(ctx: ViewContext): HTMLElement {
     }
   }
 
-  let renderPending = false;
-  function scheduleRender() {
-    if (renderPending) return;
-    renderPending = true;
-    setTimeout(() => {
-      renderPending = false;
-      if (!signal.aborted) render();
-    }, 100);
-  }
+  const scheduleRender = coalesce(render, 100, signal);
 
   list.addEventListener("scroll", () => requestAnimationFrame(render), { passive: true });
   const resize = new ResizeObserver(() => render());
