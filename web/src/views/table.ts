@@ -271,7 +271,9 @@ export function tableView(ctx: ViewContext): TableView {
     signal.addEventListener("abort", () => mine.abort(), { once: true });
     csvButton.disabled = true;
     csvCancel.hidden = false;
-    const lines = [CSV_HEADER];
+    // One part per page: the Blob joins them, so the file is never one huge string in memory.
+    const parts = [`${CSV_HEADER}\n`];
+    let rows = 0;
     let pageToken = "";
     let pages = 0;
     csvProgress.textContent = "Preparing CSV…";
@@ -281,13 +283,14 @@ export function tableView(ctx: ViewContext): TableView {
           (s) => admin.listMeasurements({ ...filter, pageSize: 1000, pageToken }, { signal: s }),
           { signal: mine.signal, banner: ctx.banner, baseUrl: ctx.baseUrl },
         );
-        for (const m of res.measurements) lines.push(csvLine(toRow(m)));
+        parts.push(res.measurements.map((m) => `${csvLine(toRow(m))}\n`).join(""));
+        rows += res.measurements.length;
         pageToken = res.nextPageToken;
         pages++;
-        csvProgress.textContent = `Fetched ${(lines.length - 1).toLocaleString("en-US")} rows (${pages} ${pages === 1 ? "page" : "pages"})…`;
+        csvProgress.textContent = `Fetched ${rows.toLocaleString("en-US")} rows (${pages} ${pages === 1 ? "page" : "pages"})…`;
       } while (pageToken);
-      save(`${lines.join("\n")}\n`, csvName(state));
-      csvProgress.textContent = `Downloaded ${(lines.length - 1).toLocaleString("en-US")} rows.`;
+      save(parts, csvName(state));
+      csvProgress.textContent = `Downloaded ${rows.toLocaleString("en-US")} rows.`;
     } catch (error) {
       if (mine.signal.aborted) csvProgress.textContent = "CSV download cancelled.";
       else if (error instanceof Refused) csvProgress.textContent = `CSV download failed: ${error.problem.message}`;
@@ -322,8 +325,8 @@ function csvName(s: ViewState): string {
   return ["measurements", part(s.sensor), part(s.start), part(s.end)].filter(Boolean).join("_") + ".csv";
 }
 
-function save(text: string, name: string) {
-  const url = URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" }));
+function save(parts: string[], name: string) {
+  const url = URL.createObjectURL(new Blob(parts, { type: "text/csv;charset=utf-8" }));
   const a = h("a", { href: url, download: name, hidden: true });
   document.body.append(a);
   a.click();
