@@ -162,6 +162,7 @@ export function liveView(ctx: ViewContext): HTMLElement {
           stroke: "currentColor",
           grid: { stroke: "rgba(128,128,128,.2)" },
           values: (_u, splits, _axis, _space, step) => splits.map((t) => clock(t, step)),
+          space: 40,
           label: `Time (UTC), ${new Date().toISOString().slice(0, 10)}`,
           labelSize: 20,
         },
