@@ -31,7 +31,7 @@ import "./app.css";
 import { apiBaseUrl, createAdmin } from "./api";
 import { Banner, h } from "./dom";
 import { parseState, type ViewName } from "./state";
-import { connectionText, emptyHooks, type HookData, type ViewContext } from "./view";
+import { connectionText, emptyHooks, type HookData, secondsUntil, type ViewContext } from "./view";
 import { liveView } from "./views/live";
 import { sensorsView } from "./views/sensors";
 import { tableView } from "./views/table";
@@ -82,7 +82,7 @@ function showConnection() {
     const what = connection.state === "reconnecting" ? "No connection to" : "Stopped following";
     banner.show(
       `${what} the admin service at ${baseUrl}: ${connection.reason}.`,
-      connection.state === "reconnecting" ? `Reconnecting in ${connectionText(connection).replace(/\D+/g, "")} s…` : "",
+      connection.state === "reconnecting" ? `Reconnecting in ${secondsUntil(connection.retryAt)} s…` : "",
       connection.state === "reconnecting" && retryNow ? { label: "Retry now", run: retryNow } : undefined,
     );
     bannerIsConnection = true;
