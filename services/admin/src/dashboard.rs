@@ -37,7 +37,7 @@ struct Dashboard {
 /// request, so a build made after start-up is served without a restart.
 pub fn fallback(dir: &Path) -> MethodRouter {
     if !dir.join(INDEX).is_file() {
-        tracing::warn!(dir = %dir.display(), "no {INDEX} in the dashboard directory: {NOT_BUILT}");
+        tracing::warn!(dir = %dir.display(), "no {INDEX}: {NOT_BUILT}");
     }
     let dashboard = Dashboard {
         dir: dir.to_owned(),

@@ -185,7 +185,7 @@ pub fn unknown(request: &Request) -> Response {
     not_found(path)
 }
 
-/// gRPC or gRPC-Web (`application/grpc`, `application/grpc+proto`, `application/grpc-web-text`, ...).
+/// gRPC and gRPC-Web alike: every content type of either starts with `application/grpc`.
 pub fn is_grpc(request: &Request) -> bool {
     request
         .headers()
