@@ -1,6 +1,20 @@
 # syntax=docker/dockerfile:1
 # One image for all four sensorpipe services (generator, ingest, saver, admin): docker-compose.yml
 # picks the binary with each service's `command`. Build: docker compose build (or docker build .).
+# The admin binary also serves the browser dashboard, built here from web/ and proto/.
+
+# ---- web: the dashboard bundle (web/dist), the same `npm ci && npm run build` as scripts/dev ----
+FROM node:20-bookworm-slim AS web
+
+WORKDIR /src/web
+# The lockfile alone first, so the dependency layer is reused until it changes. The cache mount
+# keeps npm's download cache between builds.
+COPY web/package.json web/package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
+# buf generates the client from ../proto (relative to web/), so proto/ sits beside web/ here too.
+COPY proto/ /src/proto/
+COPY web/ ./
+RUN npm run build
 
 # ---- build: the whole workspace, release, the four binaries only ------------------------------
 FROM rust:1.95-bookworm AS build
@@ -41,6 +55,10 @@ RUN apt-get update \
 RUN useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin sensorpipe
 
 COPY --from=build /out/generator /out/ingest /out/saver /out/admin /usr/local/bin/
+COPY --from=web /src/web/dist/ /usr/local/share/sensorpipe/web/
+# Where admin finds the dashboard (its default, web/dist, is relative to a checkout). Set in the
+# image, beside the files it names, so every way of running the image serves them.
+ENV ADMIN_WEB_DIR=/usr/local/share/sensorpipe/web
 
 USER 10001:10001
 # ingest 50051, admin 50052, saver 50053 (health/metrics); generator listens on nothing.

@@ -18,8 +18,10 @@ What only starting the stack would show, checked here instead:
   the ports docs/api.md promises are published;
 - Envoy: runs in admin's network namespace, mounts envoy.yaml, its listener port is published on
   admin and its upstream port is admin's listen port;
-- Dockerfile: the fixed base images and the four binaries, a non-root runtime user, hadolint clean;
-  .dockerignore keeps target/ and .stack/ out of the build context.
+- Dockerfile: the fixed base images and the four binaries, the dashboard built with `npm ci &&
+  npm run build` (web/ and proto/) and copied to where the runtime's ADMIN_WEB_DIR points, a
+  non-root runtime user, hadolint clean; .dockerignore keeps target/, .stack/, web/node_modules
+  and web/dist out of the build context.
 """
 import json
 import re
@@ -41,11 +43,12 @@ BINARIES = {"generator", "ingest", "saver", "admin"}
 # reachability, ports, topics, the Dockerfile.
 LISTEN_ENV = {"ingest": "INGEST_LISTEN_ADDR", "saver": "SAVER_LISTEN_ADDR", "admin": "ADMIN_LISTEN_ADDR"}
 PUBLISHED = {"ingest": [50051], "admin": [50052]}  # plus Envoy's listener port, on admin
+WEB_IMAGE = "node:20-bookworm-slim"
 BUILD_IMAGE = "rust:1.95-bookworm"
 RUNTIME_IMAGE = "debian:bookworm-slim"
 BUILD_PACKAGES = {"build-essential", "zlib1g-dev", "pkg-config"}
 RUNTIME_PACKAGES = {"ca-certificates"}
-DOCKERIGNORE_MUST = {"target", ".stack", ".git"}
+DOCKERIGNORE_MUST = {"target", ".stack", ".git", "web/node_modules", "web/dist"}
 ONE_SHOT_RESTARTS = {"always", "unless-stopped"}
 
 
@@ -278,8 +281,8 @@ def dockerfile_instructions(path):
     return out
 
 
-def check_dockerfile(root):
-    path = root / "Dockerfile"
+def dockerfile_stages(path):
+    """The stages in order, each {"image", "name", "lines": [(INSTRUCTION, arguments)]}."""
     stages, current = [], None
     for word, rest in dockerfile_instructions(path):
         if word == "FROM":
@@ -288,12 +291,53 @@ def check_dockerfile(root):
             stages.append(current)
         elif current is not None:
             current["lines"].append((word, rest))
-    if len(stages) < 2:
-        raise Invalid("Dockerfile: expected a build stage and a runtime stage")
-    build, runtime = stages[0], stages[-1]
-    if build["image"] != BUILD_IMAGE or runtime["image"] != RUNTIME_IMAGE:
-        raise Invalid(f"Dockerfile: stages must be {BUILD_IMAGE} then {RUNTIME_IMAGE}")
+    return stages
+
+
+def stage_env(stage):
+    """What a stage's ENV instructions set (`ENV K=V ...`, or the old `ENV K V`)."""
+    env = {}
+    for word, rest in stage["lines"]:
+        if word != "ENV":
+            continue
+        parts = shlex.split(rest)
+        if parts and "=" not in parts[0]:
+            env[parts[0]] = " ".join(parts[1:])
+        else:
+            env.update(part.split("=", 1) for part in parts)
+    return env
+
+
+def copies(stage, source=None):
+    """(sources, destination) of each COPY in a stage; only `COPY --from=<source>` when given."""
+    out = []
+    for word, rest in stage["lines"]:
+        parts = rest.split()
+        if word == "COPY" and (source is None or f"--from={source}" in parts):
+            paths = [p for p in parts if not p.startswith("--")]
+            out.append((paths[:-1], paths[-1]))
+    return out
+
+
+def check_dockerfile(root, admin_env):
+    path = root / "Dockerfile"
+    stages = dockerfile_stages(path)
+    named = {s["name"]: s for s in stages if s["name"]}
+    web, build, runtime = named.get("web"), named.get("build"), stages[-1] if stages else None
+    if web is None or build is None or runtime in (web, build):
+        raise Invalid("Dockerfile: expected stages `web` and `build`, and the runtime stage last")
+    for stage, want in ((web, WEB_IMAGE), (build, BUILD_IMAGE), (runtime, RUNTIME_IMAGE)):
+        if stage["image"] != want:
+            name = stage["name"] or "runtime"
+            raise Invalid(f"Dockerfile: stage {name} must be FROM {want}, is {stage['image']}")
     run_text = lambda stage: " ".join(r for w, r in stage["lines"] if w == "RUN")
+    for step in ("npm ci", "npm run build"):
+        if step not in run_text(web):
+            raise Invalid(f"Dockerfile: the web stage does not run `{step}`")
+    copied = {src.rstrip("/") for srcs, _ in copies(web) for src in srcs}
+    missing = {"web/package-lock.json", "web", "proto"} - copied
+    if missing:
+        raise Invalid(f"Dockerfile: the web stage does not COPY {sorted(missing)} (npm ci, buf)")
     cargo = re.search(r"cargo build ([^&;]*)", run_text(build))
     if not cargo or "--release" not in cargo.group(1):
         raise Invalid("Dockerfile: the build stage has no `cargo build --release`")
@@ -304,9 +348,24 @@ def check_dockerfile(root):
         missing = {p for p in want if not re.search(rf"apt-get install[^&;]*\s{re.escape(p)}(\s|$)", run_text(stage))}
         if missing:
             raise Invalid(f"Dockerfile: stage {stage['image']} does not apt-get install {sorted(missing)}")
-    copied = " ".join(r for w, r in runtime["lines"] if w == "COPY" and r.startswith("--from="))
-    if not copied.rstrip().endswith("/usr/local/bin/") or any(f"/{b}" not in copied for b in BINARIES):
+    to_bin = [srcs for srcs, dest in copies(runtime, "build") if dest == "/usr/local/bin/"]
+    binaries = {Path(src).name for srcs in to_bin for src in srcs}
+    if BINARIES - binaries:
         raise Invalid("Dockerfile: the runtime stage must COPY --from the build stage all four binaries to /usr/local/bin/")
+    dashboard = [
+        dest.rstrip("/")
+        for srcs, dest in copies(runtime, "web")
+        if any(src.rstrip("/").endswith("web/dist") for src in srcs)
+    ]
+    if not dashboard:
+        raise Invalid("Dockerfile: the runtime stage must COPY --from=web the dashboard's web/dist")
+    # The image sets it (compose may override it): either way it must name the copied build.
+    web_dir = admin_env.get("ADMIN_WEB_DIR", stage_env(runtime).get("ADMIN_WEB_DIR"))
+    if web_dir is None or web_dir.rstrip("/") != dashboard[0]:
+        raise Invalid(
+            f"admin's ADMIN_WEB_DIR ({web_dir}) is not where the Dockerfile copies the dashboard "
+            f"({dashboard[0]})"
+        )
     users = [r for w, r in runtime["lines"] if w == "USER"]
     if not users or users[-1].split(":")[0] in ("root", "0"):
         raise Invalid("Dockerfile: the runtime stage must end with a non-root USER")
@@ -342,13 +401,14 @@ def main(path):
         if missing:
             raise Invalid(f"no service runs {sorted(missing)}")
         check_envoy(services, root)
-        check_dockerfile(root)
+        admin = next(n for n, b in binaries.items() if b == "admin")
+        check_dockerfile(root, env_of(services[admin]))
     except Invalid as e:
         print(f"INVALID {path}: {e}")
         return 1
     print(
         f"OK {path}: {len(services)} services ({', '.join(sorted(binaries))} from the Dockerfile), "
-        "schema, references, environment, Envoy wiring, Dockerfile + hadolint"
+        "schema, references, environment, Envoy wiring, Dockerfile with the dashboard + hadolint"
     )
     return 0
 

@@ -11,10 +11,14 @@ Two layers:
    module of every "@type" in the file is imported first, so its message is registered for `Any`.
 2. What Envoy checks only at load time, plus what sensorpipe needs from this proxy: unique names,
    routes to defined clusters, the gRPC-Web filter before the router (router last), a CORS policy
-   that lets browsers send gRPC-Web and read grpc-status/grpc-message, no route timeout (server
-   streaming), and an upstream that is the admin service's port over HTTP/2 (h2c).
+   that lets browsers send gRPC-Web and read grpc-status/grpc-message, no route or idle timeout
+   (server streaming, SSE), every cluster the admin service's port, and the requests sensorpipe's
+   clients send routed as they must be: each gRPC-Web and gRPC call, in the form the browser sends
+   and in the form the grpc_web filter turns it into, to a cluster speaking HTTP/2 (h2c); the
+   dashboard's files, the JSON routes, the SSE watch and /metrics to some cluster.
 
-Not checked: protoc-gen-validate rules and runtime facts (e.g. whether the port can be bound).
+Not checked: protoc-gen-validate rules and runtime facts (e.g. whether the port can be bound);
+Envoy itself checks those: .stack/venv/bin/envoy --mode validate -c envoy.yaml
 """
 import importlib
 import sys
@@ -29,6 +33,21 @@ ROUTER_FILTER = "envoy.filters.http.router"
 H2_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
 ADMIN_PORT = 50052  # ADMIN_LISTEN_ADDR's port: the only upstream this proxy serves
 LISTENER_PORT = 8080  # published by docker-compose.yml
+# Requests sensorpipe's clients send through Envoy, as (path, content-type). gRPC-Web appears both
+# as the browser sends it and as the grpc_web filter hands it on; either form may be what routing
+# sees, so both must reach HTTP/2.
+GRPC_REQUESTS = [
+    ("/sensorpipe.v1.AdminService/ListMeasurements", "application/grpc-web+proto"),
+    ("/sensorpipe.v1.AdminService/WatchMeasurements", "application/grpc-web-text"),
+    ("/sensorpipe.v1.AdminService/ListSensors", "application/grpc-web"),
+    ("/sensorpipe.v1.AdminService/ListMeasurements", "application/grpc"),
+    ("/grpc.health.v1.Health/Check", "application/grpc+proto"),
+]
+HTTP_REQUESTS = [
+    ("/", None), ("/app.js", None), ("/app.css", None), ("/measurements?limit=1", None),
+    ("/sensors", None), ("/measurements/watch", "text/event-stream"), ("/metrics", None),
+]
+ZERO = ("0s", "0.000s")  # a disabled timeout, as written and as the parser renders it
 # What a gRPC-Web browser client sends and must be able to read back.
 REQUIRED_ALLOW_HEADERS = {"content-type", "x-grpc-web", "x-user-agent", "grpc-timeout"}
 REQUIRED_EXPOSE_HEADERS = {"grpc-status", "grpc-message"}
@@ -103,7 +122,7 @@ def check_http_filters(hcm, where):
 
 
 def check_routes(hcm, where, clusters):
-    """Return the clusters the routes use; check CORS policies and streaming timeouts."""
+    """Check CORS policies, streaming timeouts, and that every route names a defined cluster."""
     route_config = hcm.get("routeConfig")
     if route_config is None:
         raise Invalid(f"{where}: no static route_config (RDS is not used here)")
@@ -127,20 +146,24 @@ def check_routes(hcm, where, clusters):
             if "cluster" not in action:
                 raise Invalid(f"{vwhere} route {i}: routes to no single cluster")
             routed.add(action["cluster"])
-            if action.get("timeout") not in ("0s", "0.000s"):
+            if action.get("timeout") not in ZERO:
                 raise Invalid(
                     f"{vwhere} route {i}: timeout must be 0s (server streaming), "
                     f"have {action.get('timeout', 'the 15s default')}"
+                )
+            if action.get("idleTimeout") not in ZERO:
+                raise Invalid(
+                    f"{vwhere} route {i}: idle_timeout must be 0s (a quiet watch stays open), "
+                    f"have {action.get('idleTimeout', 'the 5 min default')}"
                 )
     if not has_cors:
         raise Invalid(f"{where}: no {CORS_FILTER} policy in typed_per_filter_config")
     missing = routed - clusters
     if missing:
         raise Invalid(f"route(s) to undefined cluster(s) {sorted(missing)}")
-    return routed
 
 
-def check_upstream(cluster):
+def check_admin_port(cluster):
     name = cluster["name"]
     ports = [
         lb.get("endpoint", {}).get("address", {}).get("socketAddress", {}).get("portValue")
@@ -149,9 +172,93 @@ def check_upstream(cluster):
     ]
     if not ports or any(p != ADMIN_PORT for p in ports):
         raise Invalid(f"cluster {name!r} must point to the admin port {ADMIN_PORT}, has {ports}")
+
+
+def speaks_http2(cluster):
     options = cluster.get("typedExtensionProtocolOptions", {}).get(H2_OPTIONS, {})
-    if "http2ProtocolOptions" not in options.get("explicitHttpConfig", {}):
-        raise Invalid(f"cluster {name!r} must speak HTTP/2 (explicit_http_config.http2_protocol_options)")
+    return "http2ProtocolOptions" in options.get("explicitHttpConfig", {})
+
+
+# ---- routing: which route a request takes, as Envoy picks it (first match wins) ----------------
+
+PATH_MATCHES = {"prefix", "path"}
+KNOWN_MATCH_KEYS = PATH_MATCHES | {"headers", "grpc", "caseSensitive"}
+
+
+def string_matches(matcher, value, where):
+    if value is None:
+        return False
+    kinds = {
+        "exact": str.__eq__, "prefix": str.startswith, "suffix": str.endswith,
+        "contains": str.__contains__,
+    }
+    known = [k for k in matcher if k in kinds]
+    unknown = set(matcher) - set(kinds) - {"ignoreCase"}
+    if len(known) != 1 or unknown:
+        raise Invalid(f"{where}: cannot evaluate string match {matcher} offline")
+    want = matcher[known[0]]
+    if matcher.get("ignoreCase"):
+        value, want = value.lower(), want.lower()
+    return kinds[known[0]](value, want)
+
+
+def header_matches(matcher, headers, where):
+    unknown = set(matcher) - {"name", "stringMatch", "presentMatch", "invertMatch"}
+    if unknown:
+        raise Invalid(f"{where}: cannot evaluate header match field(s) {sorted(unknown)} offline")
+    value = headers.get(matcher["name"].lower())
+    if "stringMatch" in matcher:
+        found = string_matches(matcher["stringMatch"], value, where)
+    else:
+        found = value is not None
+    return found != bool(matcher.get("invertMatch"))
+
+
+def route_matches(match, path, headers, where):
+    unknown = set(match) - KNOWN_MATCH_KEYS
+    if unknown or len(PATH_MATCHES & set(match)) != 1:
+        raise Invalid(f"{where}: cannot evaluate match {match} offline")
+    if match.get("caseSensitive") is False:
+        raise Invalid(f"{where}: cannot evaluate case-insensitive paths offline")
+    path = path.split("?", 1)[0]
+    if "prefix" in match and not path.startswith(match["prefix"]):
+        return False
+    if "path" in match and path != match["path"]:
+        return False
+    if "grpc" in match:
+        content_type = headers.get("content-type") or ""
+        if not (content_type == "application/grpc" or content_type.startswith("application/grpc+")):
+            return False
+    return all(header_matches(h, headers, where) for h in match.get("headers", []))
+
+
+def route_of(route_config, path, content_type):
+    """The route action a request to any host takes, or None when no route matches."""
+    headers = {} if content_type is None else {"content-type": content_type}
+    vhosts = [v for v in route_config.get("virtualHosts", []) if "*" in v.get("domains", [])]
+    for vhost in vhosts[:1]:
+        for i, r in enumerate(vhost.get("routes", [])):
+            where = f"virtual host {vhost.get('name')!r} route {i}"
+            if route_matches(r.get("match", {}), path, headers, where):
+                return r.get("route")
+    return None
+
+
+def check_requests(route_config, by_name):
+    """Each request sensorpipe's clients send lands where it must."""
+    for path, content_type in GRPC_REQUESTS:
+        action = route_of(route_config, path, content_type)
+        request = f"POST {path} ({content_type})"
+        if action is None:
+            raise Invalid(f"{request} matches no route")
+        if not speaks_http2(by_name[action["cluster"]]):
+            raise Invalid(
+                f"{request} is routed to cluster {action['cluster']!r}, which must speak HTTP/2 "
+                "(explicit_http_config.http2_protocol_options) for gRPC"
+            )
+    for path, content_type in HTTP_REQUESTS:
+        if route_of(route_config, path, content_type) is None:
+            raise Invalid(f"GET {path} matches no route")
 
 
 def check_semantics(b):
@@ -176,10 +283,12 @@ def check_semantics(b):
                 where = f"listener {l.get('name')!r}"
                 hcm = f.get("typedConfig", {})
                 check_http_filters(hcm, where)
-                for cluster in check_routes(hcm, where, cluster_names):
-                    check_upstream(by_name[cluster])
+                check_routes(hcm, where, cluster_names)
+                check_requests(hcm["routeConfig"], by_name)
     if hcms == 0:
         raise Invalid(f"no {HCM_NAME} filter")
+    for cluster in clusters:
+        check_admin_port(cluster)
     return len(listeners), len(clusters)
 
 
@@ -195,7 +304,7 @@ def main(path):
         return 1
     print(
         f"OK {path}: {n_listeners} listener(s), {n_clusters} cluster(s); grpc_web before router, "
-        f"CORS policy, upstream port {ADMIN_PORT} over HTTP/2"
+        f"CORS policy, every upstream port {ADMIN_PORT}, gRPC(-Web) routed over HTTP/2"
     )
     return 0
 

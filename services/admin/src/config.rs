@@ -1,6 +1,6 @@
 //! The admin service's settings: flags, environment variables and defaults in one place.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::Parser;
 use sensorpipe::config::{DatabaseArgs, TelemetryArgs, parse_positive_duration};
@@ -26,6 +26,12 @@ pub struct Config {
     #[arg(long, env = "ADMIN_WATCH_BUFFER", default_value_t = 4096,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub watch_buffer: u32,
+    /// The browser dashboard's build (index.html, app.js, app.css), served at `/`. Relative to the
+    /// working directory because `web/dist` is where `cd web && npm run build` puts it, so admin
+    /// started from the repository root (`scripts/dev up`, `cargo run -p admin`) finds it with no
+    /// setting; the container image sets an absolute path. Missing files only cost the page.
+    #[arg(long, env = "ADMIN_WEB_DIR", default_value = "web/dist")]
+    pub web_dir: PathBuf,
     #[command(flatten)]
     pub database: DatabaseArgs,
     #[command(flatten)]

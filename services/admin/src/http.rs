@@ -175,20 +175,30 @@ async fn watch(State(admin): State<Admin>, headers: HeaderMap, params: Pairs) ->
 
 /// Unknown paths. gRPC and gRPC-Web callers get `UNIMPLEMENTED`, as the gRPC protocol requires;
 /// everyone else a JSON 404 that says what exists.
-pub async fn fallback(request: Request) -> Response {
+pub fn unknown(request: &Request) -> Response {
     let path = request.uri().path();
-    let grpc = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/grpc"));
-    if grpc {
+    if is_grpc(request) {
         return Status::unimplemented(format!("unknown method {path}"))
             .into_http::<Body>()
             .into_response();
     }
+    not_found(path)
+}
+
+/// gRPC and gRPC-Web alike: every content type of either starts with `application/grpc`.
+pub fn is_grpc(request: &Request) -> bool {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/grpc"))
+}
+
+/// The JSON 404 of a path that is neither a route nor a dashboard file.
+pub fn not_found(path: &str) -> Response {
     let message = format!(
-        "no resource at {path}: GET /measurements, /sensors, /measurements/watch or /metrics"
+        "no resource at {path}: GET / (the dashboard), /measurements, /sensors, \
+         /measurements/watch or /metrics"
     );
     error_response(Code::NotFound, None, message)
 }

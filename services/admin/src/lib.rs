@@ -9,8 +9,10 @@
 //! - `store`: the SQL; `watch`: the shared poller behind every watcher.
 //! - `service`: the answers, protocol-free; `grpc`, `http`: the protocols; `error`: how refusals
 //!   look on each; `metrics`: what `/metrics` counts.
+//! - `dashboard`: the browser dashboard's files at `/`, behind every other route.
 
 pub mod config;
+mod dashboard;
 mod error;
 mod grpc;
 mod http;
@@ -78,7 +80,7 @@ impl Service for Application {
             .route_layer(tonic_web::GrpcWebLayer::new())
             .merge(http::router(admin))
             .merge(sensorpipe::metrics::router())
-            .fallback(http::fallback)
+            .fallback_service(dashboard::fallback(&config.web_dir))
             .layer(cors());
         Ok(Self {
             listener,

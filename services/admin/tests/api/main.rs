@@ -4,6 +4,7 @@
 mod grpc_web;
 mod helpers;
 
+mod dashboard;
 mod errors;
 mod paging;
 mod protocols;
