@@ -5,10 +5,7 @@
 use chrono::{DateTime, SubsecRound, Utc};
 use diesel::{ExpressionMethods, QueryDsl, SelectableHelper, result::DatabaseErrorKind};
 use diesel_async::RunQueryDsl;
-use sensorpipe::{
-    db::{self, Measurement, NewMeasurement, schema::measurements},
-    testing,
-};
+use sensorpipe::db::{self, Measurement, NewMeasurement, schema::measurements};
 
 fn row(sensor: &str, second: i64, celsius: f64) -> NewMeasurement {
     let at = |s| DateTime::<Utc>::from_timestamp(s, 456_789_000).unwrap();
@@ -22,7 +19,7 @@ fn row(sensor: &str, second: i64, celsius: f64) -> NewMeasurement {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn measurements_round_trip_and_the_key_rejects_duplicates() {
-    let url = testing::fresh_database("db_roundtrip").await;
+    let url = testkit::fresh_database("db_roundtrip").await;
     // Migrating again is a no-op.
     assert!(db::run_migrations(&url).await.unwrap().is_empty());
     let mut conn = db::connect(&url).await.unwrap();
@@ -84,7 +81,7 @@ async fn measurements_round_trip_and_the_key_rejects_duplicates() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_table_refuses_what_no_reading_can_be() {
-    let url = testing::fresh_database("db_checks").await;
+    let url = testkit::fresh_database("db_checks").await;
     let mut conn = db::connect(&url).await.unwrap();
     for bad in [
         row("a", 0, f64::NAN),

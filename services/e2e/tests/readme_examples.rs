@@ -11,6 +11,8 @@
 //! grpcurl comes from `GRPCURL`, else `$STACK_DIR/go/bin/grpcurl` (`STACK_DIR` defaults to
 //! `<repo>/.stack`), else `PATH`; `scripts/dev setup` installs it.
 
+mod support;
+
 use std::{
     collections::{BTreeMap, HashSet},
     path::PathBuf,
@@ -20,20 +22,21 @@ use std::{
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use chrono::{DateTime, TimeZone, Timelike, Utc};
-use e2e::{
-    apps::RunningAdmin,
-    static_check::repo_root,
-    tools::{grpcurl, quote},
-};
 use prost::Message;
 use sensorpipe::{
     db::{self, NewMeasurement},
     proto::v1::{
         ListSensorsResponse, WatchMeasurementsRequest, admin_service_client::AdminServiceClient,
     },
-    testing,
 };
 use serde_json::Value;
+use support::start_admin;
+use testkit::{
+    RunningService,
+    readme::{self, Place},
+    repo_root,
+    tools::{grpcurl, quote},
+};
 use tokio::{
     io::AsyncReadExt,
     process::{Child, Command},
@@ -69,24 +72,15 @@ impl std::fmt::Display for Example {
 
 /// The admin examples of README.md, in order.
 fn readme_examples() -> Vec<Example> {
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("read README.md");
+    let readme = readme::read_readme();
     let mut examples = Vec::new();
-    let mut in_shell_block = false;
-    let mut in_other_block = false;
-    for (index, line) in readme.lines().enumerate() {
-        let fence = line.trim_start();
-        if let Some(info) = fence.strip_prefix("```") {
-            if in_shell_block || in_other_block {
-                in_shell_block = false;
-                in_other_block = false;
-            } else if matches!(info.trim(), "sh" | "bash" | "shell") {
-                in_shell_block = true;
-            } else {
-                in_other_block = true;
-            }
-            continue;
-        }
-        if !in_shell_block
+    for readme::Line {
+        number,
+        text: line,
+        place,
+    } in readme::lines(&readme)
+    {
+        if place != Place::Shell
             || !(line.starts_with("grpcurl ") || line.starts_with("curl "))
             || !line.contains(README_ADDR)
         {
@@ -94,18 +88,15 @@ fn readme_examples() -> Vec<Example> {
         }
         assert!(
             !line.trim_end().ends_with('\\'),
-            "README.md:{}: an admin example must fit on one line (no `\\` continuation): {line}",
-            index + 1
+            "README.md:{number}: an admin example must fit on one line (no `\\` continuation): {line}"
         );
         examples.push(Example {
-            line: index + 1,
+            line: number,
             command: line.to_owned(),
         });
     }
     examples
 }
-
-// ------------------------------------------------------------------------------------ grpcurl
 
 // ------------------------------------------------------------------------------------ rows
 
@@ -586,7 +577,7 @@ fn assert_sensors_page(example: &Example, page: &Value, page_size: usize, rows: 
 // ------------------------------------------------------------------------------------ running
 
 struct Runner {
-    admin: RunningAdmin,
+    admin: RunningService<admin::Application>,
     table: Table,
     grpcurl: PathBuf,
     /// A watch cursor and the row it stands for, once one was needed.
@@ -596,14 +587,15 @@ struct Runner {
 impl Runner {
     /// The example as a shell command against the test admin.
     fn command(&self, text: &str, token: &str) -> Command {
-        let mut text = text.replace(README_ADDR, &self.admin.addr.to_string());
-        if let Some(args) = text.strip_prefix("grpcurl ") {
-            text = format!("{} {args}", quote(&self.grpcurl.to_string_lossy()));
-        }
         let mut command = Command::new("sh");
         command
             .arg("-c")
-            .arg(text)
+            .arg(readme::local_command(
+                text,
+                README_ADDR,
+                self.admin.addr,
+                &self.grpcurl,
+            ))
             .env("TOKEN", token)
             .env(
                 "CURSOR",
@@ -873,7 +865,7 @@ impl Runner {
     /// A watch cursor, as a reader gets one: the `cursor` of a row a watch received. Then a row of
     /// every sensor is saved after it, so resuming from it has something to show.
     async fn take_cursor(&mut self) {
-        let mut client = AdminServiceClient::connect(self.admin.url())
+        let mut client = AdminServiceClient::connect(self.admin.url(""))
             .await
             .expect("connect to admin");
         let mut stream = client
@@ -1186,10 +1178,10 @@ async fn every_admin_example_in_the_readme_does_what_it_says() {
         );
     }
     let grpcurl = grpcurl();
-    let database_url = testing::fresh_database("readme").await;
+    let database_url = testkit::fresh_database("readme").await;
     let mut table = Table::new(&database_url).await;
     table.seed().await;
-    let admin = RunningAdmin::start(&database_url, &[]).await;
+    let admin = start_admin(&database_url, &[]).await;
     let mut runner = Runner {
         admin,
         table,

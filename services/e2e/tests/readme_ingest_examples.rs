@@ -20,16 +20,19 @@
 //! grpcurl comes from `GRPCURL`, else `$STACK_DIR/go/bin/grpcurl` (`STACK_DIR` defaults to
 //! `<repo>/.stack`), else `PATH`; `scripts/dev setup` installs it.
 
+mod support;
+
 use std::{collections::HashSet, net::SocketAddr, path::Path, time::Duration};
 
 use clap::{CommandFactory, Parser, error::ErrorKind};
-use e2e::{
-    apps::RunningIngest,
-    static_check::repo_root,
-    tools::{grpcurl, quote},
-};
-use sensorpipe::testing;
 use serde_json::Value;
+use support::start_ingest;
+use testkit::{
+    StoredRecord,
+    readme::{self, Place, read_readme},
+    repo_root,
+    tools::grpcurl,
+};
 use tokio::process::Command;
 
 /// The ingest address the README's examples use; replaced by the test ingest's.
@@ -41,8 +44,6 @@ const GENERATOR: &str = "target/release/generator";
 const SEND_READINGS: &str = "sensorpipe.v1.IngestService/SendReadings";
 /// How long the generator lines that run long (or until Ctrl-C) run before they are stopped.
 const BRIEF_RUN: Duration = Duration::from_secs(2);
-
-const PORT_0: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
 
 // ------------------------------------------------------------------------------------ README
 
@@ -150,19 +151,20 @@ fn section_examples(readme: &str) -> Vec<Example> {
         .position(|l| l.trim_end() == SECTION)
         .unwrap_or_else(|| panic!("README.md has no `{SECTION}` section"));
     let mut examples: Vec<Example> = Vec::new();
-    let mut in_shell_block = false;
-    let mut in_other_block = false;
     // The command being read: its first line and its text so far.
     let mut pending: Option<(usize, String)> = None;
-    for (index, line) in readme.lines().enumerate().skip(start + 1) {
-        let number = index + 1;
-        let fence = line.trim_start();
-        if !in_shell_block && !in_other_block && line.starts_with("## ") {
+    for readme::Line {
+        number,
+        text: line,
+        place,
+    } in readme::lines(readme).skip(start + 1)
+    {
+        if place == Place::Prose && line.starts_with("## ") {
             break;
         }
         if let Some((first, mut text)) = pending.take() {
             assert!(
-                !fence.starts_with("```"),
+                place != Place::Fence,
                 "README.md:{first}: the code block ends inside a command"
             );
             match open_at_end(&text) {
@@ -187,21 +189,10 @@ fn section_examples(readme: &str) -> Vec<Example> {
             }
             continue;
         }
-        if let Some(info) = fence.strip_prefix("```") {
-            if in_shell_block || in_other_block {
-                in_shell_block = false;
-                in_other_block = false;
-            } else if matches!(info.trim(), "sh" | "bash" | "shell") {
-                in_shell_block = true;
-            } else {
-                in_other_block = true;
-            }
+        if place != Place::Shell || line.trim().is_empty() {
             continue;
         }
-        if !in_shell_block || line.trim().is_empty() {
-            continue;
-        }
-        if fence.starts_with('#') {
+        if line.trim_start().starts_with('#') {
             let example = examples.last_mut().unwrap_or_else(|| {
                 panic!("README.md:{number}: output shown before any command: {line}")
             });
@@ -301,7 +292,7 @@ impl Reading {
         }
     }
 
-    fn from_record(stored: &testing::StoredRecord) -> Self {
+    fn from_record(stored: &StoredRecord) -> Self {
         assert_eq!(stored.key, stored.record.sensor_id, "keyed by sensor id");
         Self {
             sensor_id: stored.record.sensor_id.clone(),
@@ -510,10 +501,7 @@ fn check_generator_lines(
 /// Runs the example with `sh -c` against `addr` (and `grpcurl` for grpcurl); it must succeed.
 /// Returns its stdout.
 async fn run_shell(example: &Example, addr: SocketAddr, grpcurl: &Path) -> String {
-    let mut text = example.command.replace(README_ADDR, &addr.to_string());
-    if let Some(args) = text.strip_prefix("grpcurl ") {
-        text = format!("{} {args}", quote(&grpcurl.to_string_lossy()));
-    }
+    let text = readme::local_command(&example.command, README_ADDR, addr, grpcurl);
     let output = tokio::time::timeout(
         Duration::from_secs(60),
         Command::new("sh")
@@ -575,7 +563,7 @@ async fn run_generator(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_sending_readings_example_in_the_readme_does_what_it_says() {
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("read README.md");
+    let readme = read_readme();
     let examples = section_examples(&readme);
     for example in &examples {
         assert!(
@@ -623,9 +611,9 @@ async fn every_sending_readings_example_in_the_readme_does_what_it_says() {
     let post_readings = sent_readings(&post, &data(&post, &post_args));
 
     let grpcurl = grpcurl();
-    let (brokers, topic) = testing::fresh_topic("readme-ingest", 3).await;
+    let (brokers, topic) = testkit::fresh_topic("readme-ingest", 3).await;
     // Default rules, as a reader's ingest has them.
-    let ingest = RunningIngest::start(PORT_0, &brokers, &topic, &[]).await;
+    let ingest = start_ingest(&brokers, &topic, &[]).await;
 
     eprintln!("running {send}");
     let out = run_shell(&send, ingest.addr, &grpcurl).await;
@@ -642,7 +630,7 @@ async fn every_sending_readings_example_in_the_readme_does_what_it_says() {
     let answer = check_post_measurements(&post, &out).unwrap_or_else(|e| panic!("{e}"));
     accepted.extend(accepted_readings(&post_readings, &answer));
 
-    let stored = testing::read_topic(&brokers, &topic).await;
+    let stored = testkit::read_topic(&brokers, &topic).await;
     assert_eq!(
         sorted(stored.iter().map(Reading::from_record).collect()),
         sorted(accepted.clone()),
@@ -661,7 +649,7 @@ async fn every_sending_readings_example_in_the_readme_does_what_it_says() {
     );
     let (example, _) = bad[0];
     eprintln!("running {example}");
-    let config = generator_config(example, &ingest.url());
+    let config = generator_config(example, &ingest.url(""));
     let count = config
         .count
         .unwrap_or_else(|| panic!("{example}: no --count, it would run until Ctrl-C"));
@@ -695,7 +683,7 @@ async fn every_sending_readings_example_in_the_readme_does_what_it_says() {
         (0, 0),
         "{example}:\n{summary}"
     );
-    let stored = testing::read_topic(&brokers, &topic).await;
+    let stored = testkit::read_topic(&brokers, &topic).await;
     let generated: Vec<Reading> = sorted(stored.iter().map(Reading::from_record).collect())
         .into_iter()
         .filter(|r| !accepted.contains(r))
@@ -723,7 +711,7 @@ async fn every_sending_readings_example_in_the_readme_does_what_it_says() {
             continue;
         }
         eprintln!("running {example} for {BRIEF_RUN:?}");
-        let config = generator_config(example, &ingest.url());
+        let config = generator_config(example, &ingest.url(""));
         let summary = run_generator(example, config, Some(BRIEF_RUN)).await;
         assert!(summary.is_success(), "{example}:\n{summary}");
         assert!(summary.sent > 0, "{example}: nothing sent\n{summary}");
@@ -744,14 +732,14 @@ async fn every_sending_readings_example_in_the_readme_does_what_it_says() {
 
 /// The README with `from` replaced by `to` (once, and it must be there).
 fn broken_readme(from: &str, to: &str) -> String {
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("read README.md");
+    let readme = read_readme();
     assert!(readme.contains(from), "README.md no longer has {from:?}");
     readme.replacen(from, to, 1)
 }
 
 #[test]
 fn the_examples_are_read_as_sh_reads_them() {
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("read README.md");
+    let readme = read_readme();
     let examples = section_examples(&readme);
     let send = examples
         .iter()
@@ -821,7 +809,7 @@ fn an_answer_other_than_the_readme_shows_fails() {
             .find(|e| e.is_curl())
             .unwrap()
     };
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("read README.md");
+    let readme = read_readme();
     assert!(check_send_readings(&send(&readme), GRPCURL_ANSWER).is_ok());
     assert!(check_post_measurements(&post(&readme), r#"{"accepted":1,"rejects":[]}"#).is_ok());
 

@@ -4,9 +4,9 @@
 
 use std::{collections::HashSet, time::Duration};
 
-use sensorpipe::testing::{self, PrivateKafka};
+use testkit::PrivateKafka;
 
-use crate::helpers::{IngestProcess, spawn_generator};
+use crate::helpers::{spawn_generator, start_ingest};
 
 const COUNT: u64 = 60_000;
 
@@ -14,7 +14,7 @@ const COUNT: u64 = 60_000;
 async fn nothing_is_acked_while_kafka_is_down_and_nothing_is_lost() {
     let kafka = PrivateKafka::start().await;
     let brokers = kafka.brokers();
-    let ingest = IngestProcess::start(
+    let ingest = start_ingest(
         0,
         &brokers,
         "temperatures",
@@ -66,7 +66,7 @@ async fn nothing_is_acked_while_kafka_is_down_and_nothing_is_lost() {
         "the failed batches ended the stream: {summary}"
     );
 
-    let stored = testing::read_topic(&brokers, "temperatures").await;
+    let stored = testkit::read_topic(&brokers, "temperatures").await;
     let identities: HashSet<(String, i64)> = stored.iter().map(|s| s.identity()).collect();
     assert_eq!(
         identities.len() as u64,

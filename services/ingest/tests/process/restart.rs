@@ -4,16 +4,14 @@
 
 use std::collections::HashSet;
 
-use sensorpipe::testing;
-
-use crate::helpers::{IngestProcess, spawn_generator};
+use crate::helpers::{spawn_generator, start_ingest};
 
 const COUNT: u64 = 50_000;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_generator_survives_an_ingest_crash_without_losing_a_reading() {
-    let (brokers, topic) = testing::fresh_topic("restart", 3).await;
-    let first = IngestProcess::start(0, &brokers, &topic, &[]).await;
+    let (brokers, topic) = testkit::fresh_topic("restart", 3).await;
+    let first = start_ingest(0, &brokers, &topic, &[]).await;
     let port = first.port;
     let count = COUNT.to_string();
     let run = spawn_generator(
@@ -25,7 +23,7 @@ async fn the_generator_survives_an_ingest_crash_without_losing_a_reading() {
         .await;
 
     first.kill();
-    let second = IngestProcess::start(port, &brokers, &topic, &[]).await;
+    let second = start_ingest(port, &brokers, &topic, &[]).await;
 
     let summary = run.await.unwrap();
     assert!(summary.is_success(), "{summary}");
@@ -36,7 +34,7 @@ async fn the_generator_survives_an_ingest_crash_without_losing_a_reading() {
     );
     assert!(summary.reconnects >= 1, "{summary}");
 
-    let stored = testing::read_topic(&brokers, &topic).await;
+    let stored = testkit::read_topic(&brokers, &topic).await;
     let identities: HashSet<(String, i64)> = stored.iter().map(|s| s.identity()).collect();
     assert_eq!(
         identities.len() as u64,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::{
     helpers::{Setup, assert_table_equals, expected, readings},
-    process::{SaverProcess, wait_for_rows_above},
+    process::{start_saver_process, wait_for_rows_above},
 };
 
 #[tokio::test(flavor = "multi_thread")]
@@ -13,8 +13,8 @@ async fn a_group_of_two_survives_losing_one() {
     let setup = Setup::new(6).await;
     let distinct = readings(200_000, 600);
     let batch = ["--batch-size", "1000"];
-    let first = SaverProcess::start(&setup, &batch).await;
-    let second = SaverProcess::start(&setup, &batch).await;
+    let first = start_saver_process(&setup, &batch).await;
+    let second = start_saver_process(&setup, &batch).await;
 
     // Both own partitions before any record arrives, so both do part of the work.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);

@@ -8,10 +8,8 @@ use std::{net::TcpStream, time::Instant};
 use chrono::{DateTime, Utc};
 use diesel::{QueryDsl, SelectableHelper};
 use diesel_async::RunQueryDsl;
-use sensorpipe::{
-    db::{self, Measurement, NewMeasurement, schema::measurements},
-    testing::PrivatePostgres,
-};
+use sensorpipe::db::{self, Measurement, NewMeasurement, schema::measurements};
+use testkit::PrivatePostgres;
 
 fn row(sensor: &str, second: i64, celsius: f64) -> NewMeasurement {
     let at = |s| DateTime::<Utc>::from_timestamp(s, 456_789_000).unwrap();

@@ -7,8 +7,9 @@ use rdkafka::{
     consumer::{Consumer, StreamConsumer},
 };
 
-use super::unique_name;
-use crate::{kafka, proto::v1::ReadingRecord};
+use sensorpipe::{kafka, proto::v1::ReadingRecord};
+
+use crate::unique_name;
 
 /// A record read back from a topic, with where it was.
 #[derive(Debug, Clone)]

@@ -1,0 +1,91 @@
+//! What the tests across services share: each service started in-process on port 0 and pointed at
+//! the test's own topic, group or database, and the real generator run against ingest. Each test
+//! binary uses part of it.
+#![allow(dead_code)]
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clap::Parser;
+use testkit::RunningService;
+
+const PORT_0: [&str; 2] = ["--listen-addr", "127.0.0.1:0"];
+
+/// Ingest publishing to `topic`; `args` are extra flags.
+pub async fn start_ingest(
+    brokers: &str,
+    topic: &str,
+    args: &[&str],
+) -> RunningService<ingest::Application> {
+    let base = ["--kafka-brokers", brokers, "--kafka-topic", topic];
+    RunningService::start_with_args(PORT_0.iter().chain(&base).chain(args)).await
+}
+
+/// A saver consuming `topic` in its own group `group` into `database_url`; `args` are extra
+/// flags.
+pub async fn start_saver(
+    brokers: &str,
+    topic: &str,
+    group: &str,
+    database_url: &str,
+    args: &[&str],
+) -> RunningService<saver::Application> {
+    let base = [
+        "--kafka-brokers",
+        brokers,
+        "--kafka-topic",
+        topic,
+        "--group-id",
+        group,
+        "--database-url",
+        database_url,
+    ];
+    RunningService::start_with_args(PORT_0.iter().chain(&base).chain(args)).await
+}
+
+/// Admin reading `database_url`; `args` are extra flags.
+pub async fn start_admin(database_url: &str, args: &[&str]) -> RunningService<admin::Application> {
+    let base = ["--database-url", database_url];
+    RunningService::start_with_args(PORT_0.iter().chain(&base).chain(args)).await
+}
+
+/// The generator sending to `url`, giving up within 30 s if ingest is gone; `args` are extra
+/// flags.
+pub fn generator_config(url: &str, args: &[&str]) -> generator::Config {
+    let base = [
+        "generator",
+        "--ingest-url",
+        url,
+        "--shutdown-grace",
+        "5s",
+        "--give-up-after",
+        "30s",
+    ];
+    generator::Config::try_parse_from(base.iter().chain(args)).expect("valid generator flags")
+}
+
+/// Runs the generator to its end (at most 5 minutes).
+pub async fn run_generator(config: generator::Config) -> generator::Summary {
+    tokio::time::timeout(
+        Duration::from_secs(300),
+        generator::run(config, std::future::pending()),
+    )
+    .await
+    .expect("the generator finishes within 5 minutes")
+    .expect("the generator runs")
+}
+
+/// A whole second an hour back, as microseconds since the epoch and as RFC 3339 for the
+/// generator's `--start`: every reading of a run from there lies in the past, and the test can
+/// replay exactly what the generator made.
+pub fn an_hour_ago() -> (i64, String) {
+    let start_us = (SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        - 3600)
+        * 1_000_000;
+    let start =
+        chrono::DateTime::<chrono::Utc>::from(UNIX_EPOCH + Duration::from_micros(start_us as u64))
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    (start_us, start)
+}

@@ -1,0 +1,90 @@
+//! Reading README.md's shell examples the way a reader does, for the tests that run them.
+
+use std::{net::SocketAddr, path::Path};
+
+use crate::{repo_root, tools::quote};
+
+/// `<repo>/README.md`.
+pub fn read_readme() -> String {
+    std::fs::read_to_string(repo_root().join("README.md")).expect("read README.md")
+}
+
+/// Where a line of a Markdown text stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// Outside any code block.
+    Prose,
+    /// A fence: ```` ``` ```` opening or closing a code block.
+    Fence,
+    /// Inside a `sh`, `bash` or `shell` code block: what a reader would type.
+    Shell,
+    /// Inside a code block of any other kind.
+    OtherBlock,
+}
+
+/// A line of a Markdown text and where it stands.
+#[derive(Debug, Clone, Copy)]
+pub struct Line<'a> {
+    /// 1-based, as editors and `README.md:<line>` in messages count.
+    pub number: usize,
+    pub text: &'a str,
+    pub place: Place,
+}
+
+/// Every line of `markdown`, each with where it stands.
+pub fn lines(markdown: &str) -> impl Iterator<Item = Line<'_>> {
+    let mut block = None;
+    markdown.lines().enumerate().map(move |(index, text)| {
+        let place = match text.trim_start().strip_prefix("```") {
+            Some(info) => {
+                block = match block {
+                    Some(_) => None,
+                    None if matches!(info.trim(), "sh" | "bash" | "shell") => Some(Place::Shell),
+                    None => Some(Place::OtherBlock),
+                };
+                Place::Fence
+            }
+            None => block.unwrap_or(Place::Prose),
+        };
+        Line {
+            number: index + 1,
+            text,
+            place,
+        }
+    })
+}
+
+/// An example's command as `sh -c` runs it against a test server: the README's address
+/// (`readme_addr`) replaced by the server's, and a leading `grpcurl` by the one the tests found
+/// ([`grpcurl`](crate::tools::grpcurl)).
+pub fn local_command(command: &str, readme_addr: &str, addr: SocketAddr, grpcurl: &Path) -> String {
+    let text = command.replace(readme_addr, &addr.to_string());
+    match text.strip_prefix("grpcurl ") {
+        Some(args) => format!("{} {args}", quote(&grpcurl.to_string_lossy())),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Place, lines};
+
+    #[test]
+    fn lines_know_their_block() {
+        let text = "a\n```sh\nx\n```\n```json\n{}\n```\n## b\n";
+        let places: Vec<_> = lines(text).map(|l| (l.number, l.place)).collect();
+        assert_eq!(
+            places,
+            [
+                (1, Place::Prose),
+                (2, Place::Fence),
+                (3, Place::Shell),
+                (4, Place::Fence),
+                (5, Place::Fence),
+                (6, Place::OtherBlock),
+                (7, Place::Fence),
+                (8, Place::Prose),
+            ]
+        );
+    }
+}
