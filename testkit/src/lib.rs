@@ -10,6 +10,7 @@
 //! - [`RunningService`]: a service started in-process on port 0, stopped or killed;
 //!   [`ServiceProcess`]: a service binary as its own process.
 //! - [`metrics`]: a metric's value from a `/metrics` page.
+//! - [`rows`]: rows of `measurements` written straight into a test database.
 //! - [`static_check`]: the Python checks of `stack/checks/` on a file and on broken copies;
 //!   [`tools`]: the command-line tools the README's examples use; [`readme`]: the README's shell
 //!   examples, read as a reader reads them.
@@ -24,6 +25,7 @@ mod private_kafka;
 mod private_postgres;
 mod private_stack;
 pub mod readme;
+pub mod rows;
 mod running_service;
 mod service_process;
 pub mod stack;
@@ -31,7 +33,7 @@ pub mod static_check;
 pub mod tools;
 pub mod topic;
 
-pub use metrics::{metric_value, scrape_metric};
+pub use metrics::{assert_exported, fetch_metrics, metric_value, scrape_metric};
 pub use ports::{free_port, free_ports};
 pub use private_kafka::PrivateKafka;
 pub use private_postgres::PrivatePostgres;

@@ -1,8 +1,13 @@
 //! Reading README.md's shell examples the way a reader does, for the tests that run them.
 
-use std::{net::SocketAddr, path::Path};
+use std::{fmt::Display, net::SocketAddr, path::Path, process::Output, time::Duration};
+
+use tokio::process::Command;
 
 use crate::{repo_root, tools::quote};
+
+/// How long an example may run before the test gives up on it.
+const EXAMPLE_DEADLINE: Duration = Duration::from_secs(60);
 
 /// `<repo>/README.md`.
 pub fn read_readme() -> String {
@@ -63,6 +68,37 @@ pub fn local_command(command: &str, readme_addr: &str, addr: SocketAddr, grpcurl
         Some(args) => format!("{} {args}", quote(&grpcurl.to_string_lossy())),
         None => text,
     }
+}
+
+/// `sh -c <command>` in the repository's root, where a reader runs the examples; killed when
+/// dropped, so a test that gives up leaves nothing running.
+pub fn sh(command: &str) -> Command {
+    let mut sh = Command::new("sh");
+    sh.arg("-c")
+        .arg(command)
+        .current_dir(repo_root())
+        .kill_on_drop(true);
+    sh
+}
+
+/// Runs `command` to its end, at most a minute; `what` names it in messages.
+pub async fn output(mut command: Command, what: impl Display) -> Output {
+    tokio::time::timeout(EXAMPLE_DEADLINE, command.output())
+        .await
+        .unwrap_or_else(|_| panic!("{what}: still running after {EXAMPLE_DEADLINE:?}"))
+        .expect("run sh")
+}
+
+/// The stdout of a command that must have succeeded; `what` names it in messages.
+pub fn stdout(output: Output, what: impl Display) -> String {
+    assert!(
+        output.status.success(),
+        "{what}: {}\nstdout: {}\nstderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8 output")
 }
 
 #[cfg(test)]

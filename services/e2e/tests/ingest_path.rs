@@ -6,39 +6,17 @@ mod support;
 
 use std::collections::HashMap;
 
-use generator::signal::{Signal, SignalConfig};
-
-use support::{an_hour_ago, generator_config, run_generator, start_ingest};
+use support::{Replayable, generator_config, run_generator, start_ingest};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hundred_thousand_readings_over_one_stream_land_once_each() {
     const COUNT: u64 = 100_000;
     const SENSORS: u32 = 40;
-    const SEED: &str = "20261127";
+    const SEED: u64 = 20261127;
     let (brokers, topic) = testkit::fresh_topic("path", 6).await;
     let ingest = start_ingest(&brokers, &topic, &[]).await;
-    // A start an hour back, so the test can replay exactly what the generator made.
-    let (start_us, start) = an_hour_ago();
-    let count = COUNT.to_string();
-    let sensors = SENSORS.to_string();
-    let config = generator_config(
-        &ingest.url(""),
-        &[
-            "--rate",
-            "0",
-            "--count",
-            &count,
-            "--sensors",
-            &sensors,
-            "--batch-size",
-            "500",
-            "--seed",
-            SEED,
-            "--start",
-            &start,
-        ],
-    );
-    let summary = run_generator(config).await;
+    let run = Replayable::new(COUNT, SENSORS, SEED, 0.0);
+    let summary = run_generator(run.config(&ingest.url(""), 500)).await;
     assert!(summary.is_success(), "{summary}");
     assert_eq!(
         (summary.sent, summary.accepted, summary.rejected),
@@ -61,13 +39,7 @@ async fn a_hundred_thousand_readings_over_one_stream_land_once_each() {
     );
 
     // What the generator made, replayed from the same seed and start.
-    let mut signal = Signal::new(SignalConfig {
-        sensors: SENSORS,
-        seed: SEED.parse().unwrap(),
-        start_us,
-        interval_us: generator::Timeline::starting_at(start_us).interval_us,
-        bad_rate: 0.0,
-    });
+    let mut signal = run.signal();
     for _ in 0..COUNT {
         let reading = signal.next_reading(0).reading;
         let at = reading.measured_at.unwrap();

@@ -10,7 +10,7 @@ use std::{
     time::Duration,
 };
 
-use generator::signal::{Signal, SignalConfig, micros_from_timestamp};
+use generator::signal::micros_from_timestamp;
 use prost_types::Timestamp;
 use sensorpipe::proto::v1::{
     ListMeasurementsRequest, ListSensorsRequest, Measurement,
@@ -19,12 +19,10 @@ use sensorpipe::proto::v1::{
 use tokio::time::{Instant, MissedTickBehavior};
 use tonic::transport::Channel;
 
-use support::{
-    an_hour_ago, generator_config, run_generator, start_admin, start_ingest, start_saver,
-};
+use support::{Replayable, run_generator, start_admin, start_ingest, start_saver};
 const COUNT: u64 = 5_000;
 const SENSORS: u32 = 20;
-const SEED: &str = "20261127";
+const SEED: u64 = 20261127;
 const BAD_RATE: f64 = 0.05;
 /// Most rows per `ListMeasurements` page; not a divisor of the count, so the last page is short.
 const PAGE_SIZE: i32 = 700;
@@ -107,29 +105,8 @@ async fn every_accepted_reading_comes_back_from_the_admin_once() {
     .await;
     let admin = start_admin(&database_url, &[]).await;
 
-    // An hour back, so every reading lies in the past and the test can replay what was made.
-    let (start_us, start) = an_hour_ago();
-    let (count, sensors, bad_rate) = (COUNT.to_string(), SENSORS.to_string(), BAD_RATE.to_string());
-    let config = generator_config(
-        &ingest.url(""),
-        &[
-            "--rate",
-            "0",
-            "--count",
-            &count,
-            "--sensors",
-            &sensors,
-            "--batch-size",
-            "250",
-            "--seed",
-            SEED,
-            "--start",
-            &start,
-            "--bad-rate",
-            &bad_rate,
-        ],
-    );
-    let summary = run_generator(config).await;
+    let run = Replayable::new(COUNT, SENSORS, SEED, BAD_RATE);
+    let summary = run_generator(run.config(&ingest.url(""), 250)).await;
     assert!(summary.is_success(), "{summary}");
     assert_eq!(summary.sent, COUNT, "{summary}");
     assert!(summary.injected_bad > 0, "{summary}");
@@ -140,13 +117,7 @@ async fn every_accepted_reading_comes_back_from_the_admin_once() {
     );
 
     // What the generator made, replayed: the good readings are the ones that must come back.
-    let mut signal = Signal::new(SignalConfig {
-        sensors: SENSORS,
-        seed: SEED.parse().unwrap(),
-        start_us,
-        interval_us: generator::Timeline::starting_at(start_us).interval_us,
-        bad_rate: BAD_RATE,
-    });
+    let mut signal = run.signal();
     let mut made: HashMap<Identity, f64> = HashMap::new();
     for _ in 0..COUNT {
         let generated = signal.next_reading(0);

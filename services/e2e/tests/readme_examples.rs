@@ -34,7 +34,6 @@ use support::start_admin;
 use testkit::{
     RunningService,
     readme::{self, Place},
-    repo_root,
     tools::{grpcurl, quote},
 };
 use tokio::{
@@ -587,45 +586,28 @@ struct Runner {
 impl Runner {
     /// The example as a shell command against the test admin.
     fn command(&self, text: &str, token: &str) -> Command {
-        let mut command = Command::new("sh");
-        command
-            .arg("-c")
-            .arg(readme::local_command(
-                text,
-                README_ADDR,
-                self.admin.addr,
-                &self.grpcurl,
-            ))
-            .env("TOKEN", token)
-            .env(
-                "CURSOR",
-                self.cursor
-                    .as_ref()
-                    .map_or("", |(cursor, _)| cursor.as_str()),
-            )
-            .current_dir(repo_root())
-            .kill_on_drop(true);
+        let mut command = readme::sh(&readme::local_command(
+            text,
+            README_ADDR,
+            self.admin.addr,
+            &self.grpcurl,
+        ));
+        command.env("TOKEN", token).env(
+            "CURSOR",
+            self.cursor
+                .as_ref()
+                .map_or("", |(cursor, _)| cursor.as_str()),
+        );
         command
     }
 
     async fn output(&self, text: &str, token: &str) -> Output {
-        tokio::time::timeout(Duration::from_secs(60), self.command(text, token).output())
-            .await
-            .unwrap_or_else(|_| panic!("{text}: still running after 60 s"))
-            .expect("run sh")
+        readme::output(self.command(text, token), text).await
     }
 
     /// Runs a command that must succeed and returns its stdout.
     async fn stdout(&self, example: &Example, text: &str, token: &str) -> String {
-        let output = self.output(text, token).await;
-        assert!(
-            output.status.success(),
-            "{example}: {}\nstdout: {}\nstderr: {}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).expect("UTF-8 output")
+        readme::stdout(self.output(text, token).await, example)
     }
 
     async fn run(&mut self, example: &Example) {

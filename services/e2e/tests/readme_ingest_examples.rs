@@ -30,10 +30,8 @@ use support::start_ingest;
 use testkit::{
     StoredRecord,
     readme::{self, Place, read_readme},
-    repo_root,
     tools::grpcurl,
 };
-use tokio::process::Command;
 
 /// The ingest address the README's examples use; replaced by the test ingest's.
 const README_ADDR: &str = "127.0.0.1:50051";
@@ -502,26 +500,7 @@ fn check_generator_lines(
 /// Returns its stdout.
 async fn run_shell(example: &Example, addr: SocketAddr, grpcurl: &Path) -> String {
     let text = readme::local_command(&example.command, README_ADDR, addr, grpcurl);
-    let output = tokio::time::timeout(
-        Duration::from_secs(60),
-        Command::new("sh")
-            .arg("-c")
-            .arg(&text)
-            .current_dir(repo_root())
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .unwrap_or_else(|_| panic!("{example}: still running after 60 s"))
-    .expect("run sh");
-    assert!(
-        output.status.success(),
-        "{example}: {}\nstdout: {}\nstderr: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("UTF-8 output")
+    readme::stdout(readme::output(readme::sh(&text), example).await, example)
 }
 
 /// The generator line as the README runs it, against the test ingest (`INGEST_URL` would do the

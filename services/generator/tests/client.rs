@@ -62,6 +62,28 @@ fn spawn_run(config: Config) -> (tokio::task::JoinHandle<Summary>, oneshot::Send
     (task, stop)
 }
 
+/// A fake ingest that acks nothing until released, and a run against it (`extra` flags) that has
+/// sent its four allowed unacked batches of 100 readings and now waits for acks.
+async fn run_stuck_at_four_unacked(
+    extra: &[&str],
+) -> (
+    fake_ingest::Running,
+    tokio::task::JoinHandle<Summary>,
+    oneshot::Sender<()>,
+) {
+    let ingest = FakeIngest::new(vec![StreamScript {
+        ack_first: Some(0),
+        end_after: None,
+    }])
+    .start()
+    .await;
+    let mut args = vec!["--batch-size", "100", "--max-unacked", "4"];
+    args.extend_from_slice(extra);
+    let (task, stop) = spawn_run(config(&ingest.url(), &args));
+    within(10, ingest.fake.wait_for_batches(4)).await;
+    (ingest, task, stop)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_normal_run_delivers_every_reading_exactly_once() {
     let ingest = FakeIngest::new(vec![]).start().await;
@@ -247,24 +269,7 @@ async fn gives_up_when_nothing_listens() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unacked_batches_never_exceed_max_unacked() {
-    let ingest = FakeIngest::new(vec![StreamScript {
-        ack_first: Some(0),
-        end_after: None,
-    }])
-    .start()
-    .await;
-    let (task, _stop) = spawn_run(config(
-        &ingest.url(),
-        &[
-            "--count",
-            "2000",
-            "--batch-size",
-            "100",
-            "--max-unacked",
-            "4",
-        ],
-    ));
-    within(10, ingest.fake.wait_for_batches(4)).await;
+    let (ingest, task, _stop) = run_stuck_at_four_unacked(&["--count", "2000"]).await;
     // Waiting for something not to happen has no signal: give a fifth batch time to show up.
     tokio::time::sleep(Duration::from_millis(300)).await;
     {
@@ -324,24 +329,7 @@ async fn ctrl_c_stops_generating_and_waits_for_acks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_with_acks_stuck_reports_them_undelivered_after_the_grace() {
-    let ingest = FakeIngest::new(vec![StreamScript {
-        ack_first: Some(0),
-        end_after: None,
-    }])
-    .start()
-    .await;
-    let (task, stop) = spawn_run(config(
-        &ingest.url(),
-        &[
-            "--batch-size",
-            "100",
-            "--max-unacked",
-            "4",
-            "--shutdown-grace",
-            "300ms",
-        ],
-    ));
-    within(10, ingest.fake.wait_for_batches(4)).await;
+    let (_ingest, task, stop) = run_stuck_at_four_unacked(&["--shutdown-grace", "300ms"]).await;
     stop.send(()).unwrap();
     let summary = within(5, task).await.unwrap();
 

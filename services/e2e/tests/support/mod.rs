@@ -6,6 +6,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
+use generator::signal::{Signal, SignalConfig};
 use testkit::RunningService;
 
 const PORT_0: [&str; 2] = ["--listen-addr", "127.0.0.1:0"];
@@ -74,18 +75,76 @@ pub async fn run_generator(config: generator::Config) -> generator::Summary {
     .expect("the generator runs")
 }
 
-/// A whole second an hour back, as microseconds since the epoch and as RFC 3339 for the
-/// generator's `--start`: every reading of a run from there lies in the past, and the test can
-/// replay exactly what the generator made.
-pub fn an_hour_ago() -> (i64, String) {
-    let start_us = (SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-        - 3600)
-        * 1_000_000;
-    let start =
-        chrono::DateTime::<chrono::Utc>::from(UNIX_EPOCH + Duration::from_micros(start_us as u64))
-            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    (start_us, start)
+/// A generator run the test can replay exactly: unpaced, `count` readings of `sensors` sensors
+/// from `seed`, a `bad_rate` of them broken on purpose, measured from a whole second an hour back
+/// (so every reading lies in the past).
+pub struct Replayable {
+    pub count: u64,
+    pub sensors: u32,
+    pub seed: u64,
+    pub bad_rate: f64,
+    start_us: i64,
+}
+
+impl Replayable {
+    pub fn new(count: u64, sensors: u32, seed: u64, bad_rate: f64) -> Self {
+        let start_us = (SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+            - 3600)
+            * 1_000_000;
+        Self {
+            count,
+            sensors,
+            seed,
+            bad_rate,
+            start_us,
+        }
+    }
+
+    /// The run against `url`, `batch_size` readings per batch.
+    pub fn config(&self, url: &str, batch_size: usize) -> generator::Config {
+        let start = chrono::DateTime::<chrono::Utc>::from(
+            UNIX_EPOCH + Duration::from_micros(self.start_us as u64),
+        )
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let (count, sensors, seed) = (
+            self.count.to_string(),
+            self.sensors.to_string(),
+            self.seed.to_string(),
+        );
+        let (batch_size, bad_rate) = (batch_size.to_string(), self.bad_rate.to_string());
+        generator_config(
+            url,
+            &[
+                "--rate",
+                "0",
+                "--count",
+                &count,
+                "--sensors",
+                &sensors,
+                "--batch-size",
+                &batch_size,
+                "--seed",
+                &seed,
+                "--start",
+                &start,
+                "--bad-rate",
+                &bad_rate,
+            ],
+        )
+    }
+
+    /// What the run makes, reading by reading: the generator's own signal from the same seed and
+    /// start.
+    pub fn signal(&self) -> Signal {
+        Signal::new(SignalConfig {
+            sensors: self.sensors,
+            seed: self.seed,
+            start_us: self.start_us,
+            interval_us: generator::Timeline::starting_at(self.start_us).interval_us,
+            bad_rate: self.bad_rate,
+        })
+    }
 }

@@ -1,6 +1,9 @@
-//! Starts the ingest binary, runs the real generator against it.
+//! Starts the ingest binary, runs the real generator against it, checks nothing was lost.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::{
+    collections::HashSet,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
 
 use clap::Parser;
 use testkit::ServiceProcess;
@@ -18,6 +21,35 @@ pub fn now_secs() -> i64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
+}
+
+/// A run that lived through an outage: the generator reports it delivered all `count` readings
+/// after reconnecting at least once, and the topic holds every one at least once. Returns how
+/// many records the topic holds (resent batches may repeat readings).
+pub async fn assert_nothing_lost(
+    summary: &generator::Summary,
+    count: u64,
+    brokers: &str,
+    topic: &str,
+) -> usize {
+    assert!(summary.is_success(), "{summary}");
+    assert_eq!(
+        (summary.accepted, summary.undelivered),
+        (count, 0),
+        "{summary}"
+    );
+    assert!(
+        summary.reconnects >= 1,
+        "the outage ended the stream: {summary}"
+    );
+    let stored = testkit::read_topic(brokers, topic).await;
+    let identities: HashSet<(String, i64)> = stored.iter().map(|s| s.identity()).collect();
+    assert_eq!(
+        identities.len() as u64,
+        count,
+        "every reading at least once, none missing"
+    );
+    stored.len()
 }
 
 /// Runs the real generator against `port` with `args`, in a task.

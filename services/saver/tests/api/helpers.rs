@@ -162,6 +162,13 @@ impl Setup {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+
+    /// Waits until every record is handled and committed, then asserts that the table holds
+    /// exactly `distinct`, row for row and column for column.
+    pub async fn assert_stored_exactly(&self, distinct: &[ReadingRecord]) {
+        self.wait_until_done(distinct.len() as i64).await;
+        assert_table_equals(&self.rows().await, &expected(distinct));
+    }
 }
 
 /// A saver on port 0 pointed at `setup`, serving in a task of the test's runtime; `extra` are
@@ -200,7 +207,7 @@ pub fn readings(n: usize, sensors: usize) -> Vec<ReadingRecord> {
 }
 
 /// What the table must hold for `sent`: one row per identity with its fields.
-pub fn expected(sent: &[ReadingRecord]) -> HashMap<(String, i64), (f64, i64)> {
+fn expected(sent: &[ReadingRecord]) -> HashMap<(String, i64), (f64, i64)> {
     let us = |t: &Option<Timestamp>| {
         let t = t.unwrap();
         t.seconds * 1_000_000 + i64::from(t.nanos / 1000)
@@ -216,7 +223,7 @@ pub fn expected(sent: &[ReadingRecord]) -> HashMap<(String, i64), (f64, i64)> {
 }
 
 /// The table equals `expected`, row for row and column for column.
-pub fn assert_table_equals(rows: &[Measurement], expected: &HashMap<(String, i64), (f64, i64)>) {
+fn assert_table_equals(rows: &[Measurement], expected: &HashMap<(String, i64), (f64, i64)>) {
     assert_eq!(rows.len(), expected.len(), "one row per distinct reading");
     for row in rows {
         let key = (row.sensor_id.clone(), micros(row.measured_at));

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::{
-    helpers::{Setup, assert_table_equals, expected, readings},
+    helpers::{Setup, readings},
     process::{start_saver_process, wait_for_rows_above},
 };
 
@@ -26,7 +26,6 @@ async fn sigterm_finishes_the_batch_commits_and_exits_zero() {
     );
 
     let saver = start_saver_process(&setup, &[]).await;
-    setup.wait_until_done(distinct.len() as i64).await;
-    assert_table_equals(&setup.rows().await, &expected(&distinct));
+    setup.assert_stored_exactly(&distinct).await;
     drop(saver);
 }

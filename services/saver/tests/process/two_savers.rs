@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::{
-    helpers::{Setup, assert_table_equals, expected, readings},
+    helpers::{Setup, readings},
     process::{start_saver_process, wait_for_rows_above},
 };
 
@@ -45,8 +45,7 @@ async fn a_group_of_two_survives_losing_one() {
     );
     first.kill();
 
-    setup.wait_until_done(distinct.len() as i64).await;
-    assert_table_equals(&setup.rows().await, &expected(&distinct));
+    setup.assert_stored_exactly(&distinct).await;
     assert_eq!(
         second.metric("saver_assigned_partitions").await,
         6.0,
