@@ -37,7 +37,7 @@ pub use metrics::{assert_exported, fetch_metrics, metric_value, scrape_metric};
 pub use ports::{free_port, free_ports};
 pub use private_kafka::PrivateKafka;
 pub use private_postgres::PrivatePostgres;
-pub use running_service::RunningService;
+pub use running_service::{LISTEN_ON_PORT_0, RunningService};
 pub use service_process::ServiceProcess;
 pub use stack::{
     START_STACK, database_url, fresh_database, fresh_topic, kafka_brokers, require_kafka,

@@ -8,6 +8,10 @@ use clap::Parser;
 use sensorpipe::service::Service;
 use tokio::{sync::oneshot, task::JoinHandle};
 
+/// The flags that bind any service of the workspace to a port the OS picks on loopback: the first
+/// flags of most [`RunningService::start_with_args`] calls.
+pub const LISTEN_ON_PORT_0: [&str; 2] = ["--listen-addr", "127.0.0.1:0"];
+
 /// A running `S`. Dropping it without [`stop`](Self::stop) or [`kill`](Self::kill) also stops it
 /// (the shutdown future resolves when its trigger is dropped), but nobody checks how it ended.
 pub struct RunningService<S: Service> {
@@ -32,7 +36,7 @@ impl<S: Service> RunningService<S> {
     }
 
     /// [`start`](Self::start) with the config parsed from command-line flags, as `main` reads
-    /// them: `start_with_args(["--listen-addr", "127.0.0.1:0", ...])`. Unset flags come from the
+    /// them: `start_with_args(LISTEN_ON_PORT_0.iter().chain(...))`. Unset flags come from the
     /// environment or their defaults, as for the binary. Panics on flags the service refuses.
     pub async fn start_with_args<I, T>(args: I) -> Self
     where

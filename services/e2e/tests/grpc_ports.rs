@@ -13,7 +13,7 @@ use sensorpipe::proto::{
         ingest_service_client::IngestServiceClient,
     },
 };
-use testkit::RunningService;
+use testkit::{LISTEN_ON_PORT_0, RunningService};
 use tonic::{Code, transport::Channel};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
@@ -66,11 +66,10 @@ macro_rules! listed {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_grpc_port_serves_health_and_reflection() {
     let database_url = testkit::fresh_database("grpc_ports").await;
-    let port_0 = ["--listen-addr", "127.0.0.1:0"];
     // Each with its defaults, but the test's database.
-    let ingest = RunningService::<ingest::Application>::start_with_args(port_0).await;
+    let ingest = RunningService::<ingest::Application>::start_with_args(LISTEN_ON_PORT_0).await;
     let saver = RunningService::<saver::Application>::start_with_args(
-        port_0
+        LISTEN_ON_PORT_0
             .iter()
             .chain(&["--database-url", database_url.as_str()]),
     )

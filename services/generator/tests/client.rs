@@ -49,6 +49,13 @@ async fn run(config: Config) -> Summary {
         .unwrap()
 }
 
+/// A run (`extra` flags) to its end against a fake ingest that acks every batch at once.
+async fn run_against_a_fake(extra: &[&str]) -> (fake_ingest::Running, Summary) {
+    let ingest = FakeIngest::new(vec![]).start().await;
+    let summary = run(config(&ingest.url(), extra)).await;
+    (ingest, summary)
+}
+
 /// Starts a run that stops when the returned sender fires (or is dropped).
 fn spawn_run(config: Config) -> (tokio::task::JoinHandle<Summary>, oneshot::Sender<()>) {
     let (stop, stopped) = oneshot::channel::<()>();
@@ -86,12 +93,7 @@ async fn run_stuck_at_four_unacked(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_normal_run_delivers_every_reading_exactly_once() {
-    let ingest = FakeIngest::new(vec![]).start().await;
-    let summary = run(config(
-        &ingest.url(),
-        &["--count", "10000", "--batch-size", "250"],
-    ))
-    .await;
+    let (ingest, summary) = run_against_a_fake(&["--count", "10000", "--batch-size", "250"]).await;
 
     assert_eq!(summary.outcome, Outcome::Completed);
     assert!(summary.is_success(), "{summary}");
@@ -202,18 +204,14 @@ async fn a_dropped_connection_is_survived() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rejects_in_acks_are_counted_by_reason() {
-    let ingest = FakeIngest::new(vec![]).start().await;
-    let summary = run(config(
-        &ingest.url(),
-        &[
-            "--count",
-            "5000",
-            "--batch-size",
-            "100",
-            "--bad-rate",
-            "0.1",
-        ],
-    ))
+    let (ingest, summary) = run_against_a_fake(&[
+        "--count",
+        "5000",
+        "--batch-size",
+        "100",
+        "--bad-rate",
+        "0.1",
+    ])
     .await;
 
     assert!(summary.is_success(), "rejects are not failures: {summary}");
@@ -340,20 +338,16 @@ async fn ctrl_c_with_acks_stuck_reports_them_undelivered_after_the_grace() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paced_run_follows_the_rate_with_timestamps_in_the_past() {
-    let ingest = FakeIngest::new(vec![]).start().await;
-    let summary = run(config(
-        &ingest.url(),
-        &[
-            "--rate",
-            "2000",
-            "--count",
-            "1000",
-            "--batch-size",
-            "100",
-            "--sensors",
-            "10",
-        ],
-    ))
+    let (ingest, summary) = run_against_a_fake(&[
+        "--rate",
+        "2000",
+        "--count",
+        "1000",
+        "--batch-size",
+        "100",
+        "--sensors",
+        "10",
+    ])
     .await;
 
     assert!(summary.is_success(), "{summary}");

@@ -2,7 +2,7 @@
 //! UNAVAILABLE; the service stays up through both.
 
 use sensorpipe::proto::v1::{self, admin_service_client::AdminServiceClient};
-use testkit::RunningService;
+use testkit::{LISTEN_ON_PORT_0, RunningService};
 use tonic::Code;
 
 use crate::helpers::{TestApp, at, dataset, timestamp};
@@ -158,12 +158,13 @@ async fn every_bad_argument_names_its_field() {
 async fn an_unreachable_database_gives_unavailable_and_the_service_stays_up() {
     // Port 1 on loopback: nothing listens, connections are refused at once.
     // It starts without its database (start panics otherwise).
-    let server = RunningService::<admin::Application>::start_with_args([
-        "--listen-addr",
-        "127.0.0.1:0",
+    let nowhere = [
         "--database-url",
         "postgres://sensorpipe:secret@127.0.0.1:1/nowhere",
-    ])
+    ];
+    let server = RunningService::<admin::Application>::start_with_args(
+        LISTEN_ON_PORT_0.iter().chain(&nowhere),
+    )
     .await;
     let mut grpc = AdminServiceClient::connect(server.url("")).await.unwrap();
     for _ in 0..3 {

@@ -9,7 +9,7 @@ use sensorpipe::{
     proto::v1::{self, admin_service_client::AdminServiceClient},
 };
 use serde_json::Value;
-use testkit::{RunningService, fresh_database};
+use testkit::{LISTEN_ON_PORT_0, RunningService, fresh_database};
 use tonic::transport::Channel;
 
 pub struct TestApp {
@@ -29,14 +29,13 @@ impl TestApp {
     pub async fn spawn_with(args: &[&str]) -> Self {
         let database_url = fresh_database("admin_test").await;
         let base = [
-            "--listen-addr",
-            "127.0.0.1:0",
             "--database-url",
             &database_url,
             "--watch-poll-interval",
             "20ms",
         ];
-        let service = RunningService::start_with_args(base.iter().chain(args)).await;
+        let service =
+            RunningService::start_with_args(LISTEN_ON_PORT_0.iter().chain(&base).chain(args)).await;
         let channel = Channel::from_shared(service.url(""))
             .unwrap()
             .connect()

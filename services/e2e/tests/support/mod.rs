@@ -7,9 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 use generator::signal::{Signal, SignalConfig};
-use testkit::RunningService;
-
-const PORT_0: [&str; 2] = ["--listen-addr", "127.0.0.1:0"];
+use testkit::{LISTEN_ON_PORT_0, RunningService};
 
 /// Ingest publishing to `topic`; `args` are extra flags.
 pub async fn start_ingest(
@@ -18,7 +16,7 @@ pub async fn start_ingest(
     args: &[&str],
 ) -> RunningService<ingest::Application> {
     let base = ["--kafka-brokers", brokers, "--kafka-topic", topic];
-    RunningService::start_with_args(PORT_0.iter().chain(&base).chain(args)).await
+    RunningService::start_with_args(LISTEN_ON_PORT_0.iter().chain(&base).chain(args)).await
 }
 
 /// A saver consuming `topic` in its own group `group` into `database_url`; `args` are extra
@@ -40,13 +38,13 @@ pub async fn start_saver(
         "--database-url",
         database_url,
     ];
-    RunningService::start_with_args(PORT_0.iter().chain(&base).chain(args)).await
+    RunningService::start_with_args(LISTEN_ON_PORT_0.iter().chain(&base).chain(args)).await
 }
 
 /// Admin reading `database_url`; `args` are extra flags.
 pub async fn start_admin(database_url: &str, args: &[&str]) -> RunningService<admin::Application> {
     let base = ["--database-url", database_url];
-    RunningService::start_with_args(PORT_0.iter().chain(&base).chain(args)).await
+    RunningService::start_with_args(LISTEN_ON_PORT_0.iter().chain(&base).chain(args)).await
 }
 
 /// The generator sending to `url`, giving up within 30 s if ingest is gone; `args` are extra

@@ -7,7 +7,7 @@ use std::{
 
 use prost_types::Timestamp;
 use sensorpipe::proto::v1::{Reading, ingest_service_client::IngestServiceClient};
-use testkit::{RunningService, StoredRecord};
+use testkit::{LISTEN_ON_PORT_0, RunningService, StoredRecord};
 use tonic::transport::Channel;
 
 pub struct TestApp {
@@ -20,7 +20,9 @@ impl TestApp {
     /// Ingest on 127.0.0.1:0 publishing to a fresh 3-partition topic; `args` are extra flags.
     pub async fn spawn(args: &[&str]) -> Self {
         let (brokers, topic) = testkit::fresh_topic("ingest", 3).await;
-        let service = start_ingest("127.0.0.1:0", &brokers, &topic, args).await;
+        let base = ["--kafka-brokers", &brokers, "--kafka-topic", &topic];
+        let service =
+            RunningService::start_with_args(LISTEN_ON_PORT_0.iter().chain(&base).chain(args)).await;
         Self {
             service,
             brokers,
@@ -52,25 +54,6 @@ impl TestApp {
     pub async fn stored(&self) -> Vec<StoredRecord> {
         testkit::read_topic(&self.brokers, &self.topic).await
     }
-}
-
-/// Ingest listening on `listen_addr` (port 0 picks one), publishing to `topic`; `args` are extra
-/// flags.
-pub async fn start_ingest(
-    listen_addr: &str,
-    brokers: &str,
-    topic: &str,
-    args: &[&str],
-) -> RunningService<ingest::Application> {
-    let base = [
-        "--listen-addr",
-        listen_addr,
-        "--kafka-brokers",
-        brokers,
-        "--kafka-topic",
-        topic,
-    ];
-    RunningService::start_with_args(base.iter().chain(args)).await
 }
 
 pub fn now_secs() -> i64 {

@@ -20,7 +20,7 @@ use sensorpipe::{
     kafka,
     proto::v1::ReadingRecord,
 };
-use testkit::RunningService;
+use testkit::{LISTEN_ON_PORT_0, RunningService};
 
 /// Where a test's saver reads and writes.
 #[derive(Clone)]
@@ -174,7 +174,7 @@ impl Setup {
 /// A saver on port 0 pointed at `setup`, serving in a task of the test's runtime; `extra` are
 /// more flags.
 pub async fn start_saver(setup: &Setup, extra: &[&str]) -> RunningService<saver::Application> {
-    let port_0 = ["--listen-addr", "127.0.0.1:0"].map(str::to_owned);
+    let port_0 = LISTEN_ON_PORT_0.map(str::to_owned);
     let extra = extra.iter().map(|s| (*s).to_owned());
     RunningService::start_with_args(port_0.into_iter().chain(setup.args()).chain(extra)).await
 }
