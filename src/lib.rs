@@ -12,8 +12,9 @@
 //!   serve loop (gRPC and HTTP on one port); [`metrics`]: `/metrics` in Prometheus text format.
 //! - [`kafka`] (feature `kafka`): producer/consumer builders and the record encoding.
 //! - [`db`] (feature `db`): the `measurements` schema, connection pool and embedded migrations.
-//! - [`testing`] (feature `testing`): unique topics, groups and databases for tests against the
-//!   real local stack.
+//!
+//! What tests share (the local stack, services started in tests) is in the dev-only crate
+//! `testkit`, not here.
 
 pub mod backoff;
 pub mod config;
@@ -33,5 +34,3 @@ pub mod http_error;
 pub mod kafka;
 #[cfg(feature = "grpc")]
 pub mod metrics;
-#[cfg(feature = "testing")]
-pub mod testing;

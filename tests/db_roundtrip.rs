@@ -2,38 +2,22 @@
 //! insert and read back through diesel-async, and the primary key refusing a second copy of a
 //! reading.
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{SubsecRound, Utc};
 use diesel::{ExpressionMethods, QueryDsl, SelectableHelper, result::DatabaseErrorKind};
 use diesel_async::RunQueryDsl;
-use sensorpipe::{
-    db::{self, Measurement, NewMeasurement, schema::measurements},
-    testing,
-};
-
-fn row(sensor: &str, second: i64, celsius: f64) -> NewMeasurement {
-    let at = |s| DateTime::<Utc>::from_timestamp(s, 456_789_000).unwrap();
-    NewMeasurement {
-        sensor_id: sensor.into(),
-        measured_at: at(1_700_000_000 + second),
-        celsius,
-        ingested_at: at(1_700_000_100 + second),
-    }
-}
+use sensorpipe::db::{self, Measurement, schema::measurements};
+use testkit::rows::{insert, measurement as row};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn measurements_round_trip_and_the_key_rejects_duplicates() {
-    let url = testing::fresh_database("db_roundtrip").await;
+    let url = testkit::fresh_database("db_roundtrip").await;
     // Migrating again is a no-op.
     assert!(db::run_migrations(&url).await.unwrap().is_empty());
     let mut conn = db::connect(&url).await.unwrap();
 
     let rows = vec![row("a", 0, -5.5), row("a", 1, 0.0), row("b", 0, 149.75)];
     let before = Utc::now().trunc_subsecs(6);
-    let inserted = diesel::insert_into(measurements::table)
-        .values(&rows)
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    let inserted = insert(&mut conn, &rows).await.unwrap();
     assert_eq!(inserted, 3);
 
     let stored: Vec<Measurement> = measurements::table
@@ -52,11 +36,7 @@ async fn measurements_round_trip_and_the_key_rejects_duplicates() {
     }
 
     // Same (sensor_id, measured_at), other values: the primary key refuses it.
-    let error = diesel::insert_into(measurements::table)
-        .values(&row("a", 1, 99.0))
-        .execute(&mut conn)
-        .await
-        .unwrap_err();
+    let error = insert(&mut conn, &[row("a", 1, 99.0)]).await.unwrap_err();
     assert!(
         matches!(
             error,
@@ -84,7 +64,7 @@ async fn measurements_round_trip_and_the_key_rejects_duplicates() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_table_refuses_what_no_reading_can_be() {
-    let url = testing::fresh_database("db_checks").await;
+    let url = testkit::fresh_database("db_checks").await;
     let mut conn = db::connect(&url).await.unwrap();
     for bad in [
         row("a", 0, f64::NAN),
@@ -92,9 +72,7 @@ async fn the_table_refuses_what_no_reading_can_be() {
         row("bad id!", 0, 1.0),
         row("", 0, 1.0),
     ] {
-        let error = diesel::insert_into(measurements::table)
-            .values(&bad)
-            .execute(&mut conn)
+        let error = insert(&mut conn, std::slice::from_ref(&bad))
             .await
             .unwrap_err();
         assert!(

@@ -8,11 +8,11 @@ use rdkafka::{
     Message,
     consumer::{CommitMode, Consumer},
 };
-use sensorpipe::{kafka, proto::v1::ReadingRecord, testing};
+use sensorpipe::{kafka, proto::v1::ReadingRecord};
 
 #[tokio::test]
 async fn reading_round_trips_through_kafka_keyed_by_sensor() {
-    let (brokers, topic) = testing::fresh_topic("roundtrip", 3).await;
+    let (brokers, topic) = testkit::fresh_topic("roundtrip", 3).await;
     let producer = kafka::create_producer(&brokers).unwrap();
     let sent: Vec<ReadingRecord> = (0..10)
         .map(|i| ReadingRecord {
@@ -38,7 +38,7 @@ async fn reading_round_trips_through_kafka_keyed_by_sensor() {
         assert!(previous.is_none_or(|p| p == delivery.partition));
     }
 
-    let consumer = kafka::create_consumer(&brokers, &testing::unique_name("group")).unwrap();
+    let consumer = kafka::create_consumer(&brokers, &testkit::unique_name("group")).unwrap();
     consumer.subscribe(&[&topic]).unwrap();
     let mut received = Vec::new();
     while received.len() < sent.len() {

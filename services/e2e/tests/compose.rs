@@ -249,7 +249,7 @@ fn compose_check_fails_on_wrong_images_and_mounts() {
 /// schema, references between services, reachability, ports, topics, the Dockerfile (hadolint).
 #[test]
 fn compose_passes_the_schema_and_wiring_check() {
-    let verdict = e2e::static_check::run(
+    let verdict = testkit::static_check::run(
         "validate_compose.py",
         std::path::Path::new("docker-compose.yml"),
     );
@@ -261,7 +261,7 @@ fn compose_passes_the_schema_and_wiring_check() {
 
 #[test]
 fn compose_schema_check_fails_on_a_broken_file() {
-    let verdict = e2e::static_check::run_on_broken_copy(
+    let verdict = testkit::static_check::run_on_broken_copy(
         "validate_compose.py",
         "docker-compose.yml",
         "condition: service_healthy",

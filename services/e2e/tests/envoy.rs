@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use e2e::static_check::{self, Verdict};
+use testkit::static_check::{self, Verdict};
 
 fn broken(from: &str, to: &str) -> Verdict {
     static_check::run_on_broken_copy("validate_envoy.py", "envoy.yaml", from, to)

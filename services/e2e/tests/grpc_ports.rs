@@ -2,83 +2,23 @@
 //! contract's services through reflection v1 and v1alpha (old and new grpcurl), and answers an
 //! unknown method with UNIMPLEMENTED.
 
-use sensorpipe::service::Service;
-use std::{future::Future, net::SocketAddr};
+mod support;
 
-use clap::Parser;
-use sensorpipe::{
-    proto::{
-        SERVICE_NAMES,
-        v1::{
-            ListSensorsRequest, ReadingBatch, admin_service_client::AdminServiceClient,
-            ingest_service_client::IngestServiceClient,
-        },
+use std::net::SocketAddr;
+
+use sensorpipe::proto::{
+    SERVICE_NAMES,
+    v1::{
+        ListSensorsRequest, ReadingBatch, admin_service_client::AdminServiceClient,
+        ingest_service_client::IngestServiceClient,
     },
-    testing,
 };
-use tokio::sync::oneshot;
+use testkit::{LISTEN_ON_PORT_0, RunningService};
 use tonic::{Code, transport::Channel};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 use tonic_reflection::pb::{v1, v1alpha};
-
-/// Starts a service on port 0 and returns its address and the trigger that stops it.
-fn spawn<F>(
-    addr: SocketAddr,
-    run: impl FnOnce(oneshot::Receiver<()>) -> F,
-) -> (SocketAddr, oneshot::Sender<()>)
-where
-    F: Future<Output = ()> + Send + 'static,
-{
-    let (stop, stopped) = oneshot::channel();
-    tokio::spawn(run(stopped));
-    (addr, stop)
-}
-
-async fn start_all() -> Vec<(&'static str, SocketAddr, oneshot::Sender<()>)> {
-    let database_url = testing::fresh_database("grpc_ports").await;
-    let port0 = ["--listen-addr", "127.0.0.1:0"];
-
-    let ingest =
-        ingest::Application::build(ingest::Config::parse_from(["ingest"].iter().chain(&port0)))
-            .await
-            .unwrap();
-    let saver = saver::Application::build(saver::Config::parse_from(
-        ["saver", "--database-url", &database_url]
-            .iter()
-            .chain(&port0),
-    ))
-    .await
-    .unwrap();
-    let admin = admin::Application::build(admin::Config::parse_from(
-        ["admin", "--database-url", &database_url]
-            .iter()
-            .chain(&port0),
-    ))
-    .await
-    .unwrap();
-
-    let (a, s1) = spawn(ingest.local_addr(), |stop| async move {
-        ingest
-            .run_until_stopped(async { drop(stop.await) })
-            .await
-            .unwrap()
-    });
-    let (b, s2) = spawn(saver.local_addr(), |stop| async move {
-        saver
-            .run_until_stopped(async { drop(stop.await) })
-            .await
-            .unwrap()
-    });
-    let (c, s3) = spawn(admin.local_addr(), |stop| async move {
-        admin
-            .run_until_stopped(async { drop(stop.await) })
-            .await
-            .unwrap()
-    });
-    vec![("ingest", a, s1), ("saver", b, s2), ("admin", c, s3)]
-}
 
 async fn channel(addr: SocketAddr) -> Channel {
     Channel::from_shared(format!("http://{addr}"))
@@ -88,65 +28,59 @@ async fn channel(addr: SocketAddr) -> Channel {
         .unwrap()
 }
 
-async fn listed_v1(channel: Channel) -> Vec<String> {
-    let mut client = v1::server_reflection_client::ServerReflectionClient::new(channel);
-    let request = v1::ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(
-            String::new(),
-        )),
-    };
-    let mut responses = client
-        .server_reflection_info(tokio_stream::iter([request]))
-        .await
-        .unwrap()
-        .into_inner();
-    match responses
-        .message()
-        .await
-        .unwrap()
-        .unwrap()
-        .message_response
-        .unwrap()
-    {
-        v1::server_reflection_response::MessageResponse::ListServicesResponse(list) => {
-            list.service.into_iter().map(|s| s.name).collect()
+/// The services a port lists through reflection: `$version` is `v1` or `v1alpha`, the same
+/// protocol in two packages (old and new grpcurl ask different ones).
+macro_rules! listed {
+    ($version:ident, $channel:expr) => {{
+        use $version::{
+            ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+            server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
+        };
+        let request = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+        let mut responses = ServerReflectionClient::new($channel)
+            .server_reflection_info(tokio_stream::iter([request]))
+            .await
+            .unwrap()
+            .into_inner();
+        match responses
+            .message()
+            .await
+            .unwrap()
+            .unwrap()
+            .message_response
+            .unwrap()
+        {
+            MessageResponse::ListServicesResponse(list) => list
+                .service
+                .into_iter()
+                .map(|s| s.name)
+                .collect::<Vec<String>>(),
+            other => panic!("unexpected reflection answer {other:?}"),
         }
-        other => panic!("unexpected reflection answer {other:?}"),
-    }
-}
-
-async fn listed_v1alpha(channel: Channel) -> Vec<String> {
-    let mut client = v1alpha::server_reflection_client::ServerReflectionClient::new(channel);
-    let request = v1alpha::ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(
-            v1alpha::server_reflection_request::MessageRequest::ListServices(String::new()),
-        ),
-    };
-    let mut responses = client
-        .server_reflection_info(tokio_stream::iter([request]))
-        .await
-        .unwrap()
-        .into_inner();
-    match responses
-        .message()
-        .await
-        .unwrap()
-        .unwrap()
-        .message_response
-        .unwrap()
-    {
-        v1alpha::server_reflection_response::MessageResponse::ListServicesResponse(list) => {
-            list.service.into_iter().map(|s| s.name).collect()
-        }
-        other => panic!("unexpected reflection answer {other:?}"),
-    }
+    }};
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_grpc_port_serves_health_and_reflection() {
-    for (name, addr, stop) in start_all().await {
+    let database_url = testkit::fresh_database("grpc_ports").await;
+    // Each with its defaults, but the test's database.
+    let ingest = RunningService::<ingest::Application>::start_with_args(LISTEN_ON_PORT_0).await;
+    let saver = RunningService::<saver::Application>::start_with_args(
+        LISTEN_ON_PORT_0
+            .iter()
+            .chain(&["--database-url", database_url.as_str()]),
+    )
+    .await;
+    let admin = support::start_admin(&database_url, &[]).await;
+    let ports = [
+        ("ingest", ingest.addr),
+        ("saver", saver.addr),
+        ("admin", admin.addr),
+    ];
+    for (name, addr) in ports {
         let channel = channel(addr).await;
 
         let health = HealthClient::new(channel.clone())
@@ -159,8 +93,8 @@ async fn every_grpc_port_serves_health_and_reflection() {
         assert_eq!(health.status(), ServingStatus::Serving, "{name}");
 
         for listed in [
-            listed_v1(channel.clone()).await,
-            listed_v1alpha(channel.clone()).await,
+            listed!(v1, channel.clone()),
+            listed!(v1alpha, channel.clone()),
         ] {
             for service in SERVICE_NAMES.iter().chain(&["grpc.health.v1.Health"]) {
                 assert!(
@@ -200,7 +134,8 @@ async fn every_grpc_port_serves_health_and_reflection() {
             Code::Unimplemented,
             "{name}: unknown method"
         );
-
-        stop.send(()).unwrap();
     }
+    ingest.stop().await;
+    saver.stop().await;
+    admin.stop().await;
 }

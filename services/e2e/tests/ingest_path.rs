@@ -2,77 +2,21 @@
 //! every accepted reading is in the topic exactly once, keyed by its sensor, with the fields the
 //! generator made, in per-sensor order; deliberately bad readings come back as rejects.
 
-use std::{
-    collections::HashMap,
-    net::SocketAddr,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+mod support;
 
-use clap::Parser;
-use e2e::apps::RunningIngest;
-use generator::signal::{Signal, SignalConfig};
-use sensorpipe::testing;
+use std::collections::HashMap;
 
-const PORT_0: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
-
-fn generator_config(url: &str, args: &[&str]) -> generator::Config {
-    let base = [
-        "generator",
-        "--ingest-url",
-        url,
-        "--shutdown-grace",
-        "5s",
-        "--give-up-after",
-        "30s",
-    ];
-    generator::Config::try_parse_from(base.iter().chain(args)).expect("valid generator flags")
-}
-
-async fn run_generator(config: generator::Config) -> generator::Summary {
-    tokio::time::timeout(
-        Duration::from_secs(300),
-        generator::run(config, std::future::pending()),
-    )
-    .await
-    .expect("the generator finishes within 5 minutes")
-    .expect("the generator runs")
-}
+use support::{Replayable, generator_config, run_generator, start_ingest};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hundred_thousand_readings_over_one_stream_land_once_each() {
     const COUNT: u64 = 100_000;
     const SENSORS: u32 = 40;
-    const SEED: &str = "20261127";
-    let (brokers, topic) = testing::fresh_topic("path", 6).await;
-    let ingest = RunningIngest::start(PORT_0, &brokers, &topic, &[]).await;
-    // A start an hour back, so the test can replay exactly what the generator made.
-    let start_us = (SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-        - 3600)
-        * 1_000_000;
-    let start = humantime_rfc3339(start_us);
-    let count = COUNT.to_string();
-    let sensors = SENSORS.to_string();
-    let config = generator_config(
-        &ingest.url(),
-        &[
-            "--rate",
-            "0",
-            "--count",
-            &count,
-            "--sensors",
-            &sensors,
-            "--batch-size",
-            "500",
-            "--seed",
-            SEED,
-            "--start",
-            &start,
-        ],
-    );
-    let summary = run_generator(config).await;
+    const SEED: u64 = 20261127;
+    let (brokers, topic) = testkit::fresh_topic("path", 6).await;
+    let ingest = start_ingest(&brokers, &topic, &[]).await;
+    let run = Replayable::new(COUNT, SENSORS, SEED, 0.0);
+    let summary = run_generator(run.config(&ingest.url(""), 500)).await;
     assert!(summary.is_success(), "{summary}");
     assert_eq!(
         (summary.sent, summary.accepted, summary.rejected),
@@ -81,7 +25,7 @@ async fn a_hundred_thousand_readings_over_one_stream_land_once_each() {
     );
     assert_eq!(summary.undelivered, 0);
 
-    let stored = testing::read_topic(&brokers, &topic).await;
+    let stored = testkit::read_topic(&brokers, &topic).await;
     assert_eq!(
         stored.len() as u64,
         COUNT,
@@ -95,13 +39,7 @@ async fn a_hundred_thousand_readings_over_one_stream_land_once_each() {
     );
 
     // What the generator made, replayed from the same seed and start.
-    let mut signal = Signal::new(SignalConfig {
-        sensors: SENSORS,
-        seed: SEED.parse().unwrap(),
-        start_us,
-        interval_us: generator::Timeline::starting_at(start_us).interval_us,
-        bad_rate: 0.0,
-    });
+    let mut signal = run.signal();
     for _ in 0..COUNT {
         let reading = signal.next_reading(0).reading;
         let at = reading.measured_at.unwrap();
@@ -139,10 +77,10 @@ async fn a_hundred_thousand_readings_over_one_stream_land_once_each() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn deliberately_bad_readings_come_back_as_rejects_and_never_reach_kafka() {
-    let (brokers, topic) = testing::fresh_topic("bad", 3).await;
-    let ingest = RunningIngest::start(PORT_0, &brokers, &topic, &[]).await;
+    let (brokers, topic) = testkit::fresh_topic("bad", 3).await;
+    let ingest = start_ingest(&brokers, &topic, &[]).await;
     let config = generator_config(
-        &ingest.url(),
+        &ingest.url(""),
         &[
             "--rate",
             "0",
@@ -170,13 +108,7 @@ async fn deliberately_bad_readings_come_back_as_rejects_and_never_reach_kafka() 
         summary.rejects_by_reason
     );
 
-    let stored = testing::read_topic(&brokers, &topic).await;
+    let stored = testkit::read_topic(&brokers, &topic).await;
     assert_eq!(stored.len() as u64, summary.accepted);
     ingest.stop().await;
-}
-
-/// RFC 3339 for `--start`, from microseconds since the epoch.
-fn humantime_rfc3339(us: i64) -> String {
-    let at = UNIX_EPOCH + Duration::from_micros(us as u64);
-    chrono::DateTime::<chrono::Utc>::from(at).to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }

@@ -3,30 +3,26 @@
 //! fresh PostgreSQL database, and come back out of the admin service's `ListMeasurements`, page by
 //! page: exactly the accepted readings, each once, with every field, newest first.
 
+mod support;
+
 use std::{
     collections::{BTreeMap, HashMap},
-    net::SocketAddr,
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::Duration,
 };
 
-use clap::Parser;
-use e2e::apps::{RunningAdmin, RunningIngest, RunningSaver};
-use generator::signal::{Signal, SignalConfig, micros_from_timestamp};
+use generator::signal::micros_from_timestamp;
 use prost_types::Timestamp;
-use sensorpipe::{
-    proto::v1::{
-        ListMeasurementsRequest, ListSensorsRequest, Measurement,
-        admin_service_client::AdminServiceClient,
-    },
-    testing,
+use sensorpipe::proto::v1::{
+    ListMeasurementsRequest, ListSensorsRequest, Measurement,
+    admin_service_client::AdminServiceClient,
 };
 use tokio::time::{Instant, MissedTickBehavior};
 use tonic::transport::Channel;
 
-const PORT_0: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
+use support::{Replayable, run_generator, start_admin, start_ingest, start_saver};
 const COUNT: u64 = 5_000;
 const SENSORS: u32 = 20;
-const SEED: &str = "20261127";
+const SEED: u64 = 20261127;
 const BAD_RATE: f64 = 0.05;
 /// Most rows per `ListMeasurements` page; not a divisor of the count, so the last page is short.
 const PAGE_SIZE: i32 = 700;
@@ -95,62 +91,22 @@ async fn every_page(client: &mut AdminServiceClient<Channel>) -> (Vec<Measuremen
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_accepted_reading_comes_back_from_the_admin_once() {
-    let (brokers, topic) = testing::fresh_topic("query", 3).await;
-    let (_, dead_letters) = testing::fresh_topic("query-dlq", 1).await;
-    let database_url = testing::fresh_database("query_path").await;
-    let ingest = RunningIngest::start(PORT_0, &brokers, &topic, &[]).await;
-    let saver = RunningSaver::start(
+    let (brokers, topic) = testkit::fresh_topic("query", 3).await;
+    let (_, dead_letters) = testkit::fresh_topic("query-dlq", 1).await;
+    let database_url = testkit::fresh_database("query_path").await;
+    let ingest = start_ingest(&brokers, &topic, &[]).await;
+    let saver = start_saver(
         &brokers,
         &topic,
-        &testing::unique_name("query-saver"),
+        &testkit::unique_name("query-saver"),
         &database_url,
         &["--kafka-dlq-topic", &dead_letters],
     )
     .await;
-    let admin = RunningAdmin::start(&database_url, &[]).await;
+    let admin = start_admin(&database_url, &[]).await;
 
-    // An hour back, so every reading lies in the past and the test can replay what was made.
-    let start_us = (SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-        - 3600)
-        * 1_000_000;
-    let start =
-        chrono::DateTime::<chrono::Utc>::from(UNIX_EPOCH + Duration::from_micros(start_us as u64))
-            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    let (count, sensors, bad_rate) = (COUNT.to_string(), SENSORS.to_string(), BAD_RATE.to_string());
-    let config = generator::Config::try_parse_from([
-        "generator",
-        "--ingest-url",
-        &ingest.url(),
-        "--rate",
-        "0",
-        "--count",
-        &count,
-        "--sensors",
-        &sensors,
-        "--batch-size",
-        "250",
-        "--seed",
-        SEED,
-        "--start",
-        &start,
-        "--bad-rate",
-        &bad_rate,
-        "--shutdown-grace",
-        "5s",
-        "--give-up-after",
-        "30s",
-    ])
-    .expect("valid generator flags");
-    let summary = tokio::time::timeout(
-        Duration::from_secs(300),
-        generator::run(config, std::future::pending()),
-    )
-    .await
-    .expect("the generator finishes within 5 minutes")
-    .expect("the generator runs");
+    let run = Replayable::new(COUNT, SENSORS, SEED, BAD_RATE);
+    let summary = run_generator(run.config(&ingest.url(""), 250)).await;
     assert!(summary.is_success(), "{summary}");
     assert_eq!(summary.sent, COUNT, "{summary}");
     assert!(summary.injected_bad > 0, "{summary}");
@@ -161,13 +117,7 @@ async fn every_accepted_reading_comes_back_from_the_admin_once() {
     );
 
     // What the generator made, replayed: the good readings are the ones that must come back.
-    let mut signal = Signal::new(SignalConfig {
-        sensors: SENSORS,
-        seed: SEED.parse().unwrap(),
-        start_us,
-        interval_us: generator::Timeline::starting_at(start_us).interval_us,
-        bad_rate: BAD_RATE,
-    });
+    let mut signal = run.signal();
     let mut made: HashMap<Identity, f64> = HashMap::new();
     for _ in 0..COUNT {
         let generated = signal.next_reading(0);
@@ -183,7 +133,7 @@ async fn every_accepted_reading_comes_back_from_the_admin_once() {
         "the replay matches the run"
     );
     // ... and what ingest stamped on each, from the topic.
-    let in_topic: HashMap<Identity, i64> = testing::read_topic(&brokers, &topic)
+    let in_topic: HashMap<Identity, i64> = testkit::read_topic(&brokers, &topic)
         .await
         .into_iter()
         .map(|s| (s.identity(), micros(s.record.ingested_at.as_ref())))
@@ -195,7 +145,7 @@ async fn every_accepted_reading_comes_back_from_the_admin_once() {
     );
 
     // The saver stores them: the admin's counts reach the accepted readings.
-    let mut client = AdminServiceClient::connect(admin.url())
+    let mut client = AdminServiceClient::connect(admin.url(""))
         .await
         .expect("connect to admin");
     let deadline = Instant::now() + STORE_DEADLINE;
@@ -296,7 +246,7 @@ async fn every_accepted_reading_comes_back_from_the_admin_once() {
 
     // Nothing was dead-lettered: ingest let only good readings through.
     assert!(
-        testing::read_topic(&brokers, &dead_letters)
+        testkit::read_topic(&brokers, &dead_letters)
             .await
             .is_empty(),
         "no dead letters"

@@ -13,6 +13,8 @@
 //! grpcurl comes from `GRPCURL`, else `$STACK_DIR/go/bin/grpcurl` (`STACK_DIR` defaults to
 //! `<repo>/.stack`), else `PATH`; `scripts/dev setup` installs it.
 
+mod support;
+
 use std::{
     collections::{BTreeMap, HashSet},
     path::PathBuf,
@@ -22,20 +24,20 @@ use std::{
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use chrono::{DateTime, TimeZone, Timelike, Utc};
-use e2e::{
-    apps::RunningAdmin,
-    static_check::repo_root,
-    tools::{grpcurl, quote},
-};
 use prost::Message;
 use sensorpipe::{
     db::{self, NewMeasurement},
     proto::v1::{
         ListSensorsResponse, WatchMeasurementsRequest, admin_service_client::AdminServiceClient,
     },
-    testing,
 };
 use serde_json::Value;
+use support::start_admin;
+use testkit::{
+    RunningService,
+    docs::{self, DOCS_DIR, FRONT_PAGE, Place},
+    tools::{grpcurl, quote},
+};
 use tokio::{
     io::AsyncReadExt,
     process::{Child, Command},
@@ -45,10 +47,6 @@ use tokio::{
 
 /// The admin address the documented examples use; replaced by the test admin's.
 const README_ADDR: &str = "127.0.0.1:50052";
-/// The front page, read first.
-const FRONT_PAGE: &str = "README.md";
-/// The other documents: every `.md` file in this folder, by name.
-const DOCS_DIR: &str = "docs";
 /// The sensors of the seeded rows (and of the rows saved while watches run).
 const SENSORS: [&str; 3] = ["lab-1", "lab-2", "lab-3"];
 /// How long a watch example gets to print what it must.
@@ -75,50 +73,24 @@ impl std::fmt::Display for Example {
     }
 }
 
-/// The documents, as paths relative to the repository root: README.md, then docs/*.md by name.
-fn documents() -> Vec<String> {
-    let mut docs: Vec<String> = std::fs::read_dir(repo_root().join(DOCS_DIR))
-        .unwrap_or_else(|e| panic!("read {DOCS_DIR}/: {e}"))
-        .map(|entry| entry.expect("a docs/ entry").file_name())
-        .filter_map(|name| name.to_str().map(str::to_owned))
-        .filter(|name| name.ends_with(".md"))
-        .map(|name| format!("{DOCS_DIR}/{name}"))
-        .collect();
-    docs.sort();
-    std::iter::once(FRONT_PAGE.to_owned()).chain(docs).collect()
-}
-
 /// The admin examples of every document, in order.
 fn doc_examples() -> Vec<Example> {
-    documents()
+    docs::documents()
         .into_iter()
-        .flat_map(|file| {
-            let text = std::fs::read_to_string(repo_root().join(&file))
-                .unwrap_or_else(|e| panic!("read {file}: {e}"));
-            admin_examples(&file, &text)
-        })
+        .flat_map(|file| admin_examples(&file, &docs::read(&file)))
         .collect()
 }
 
 /// The admin examples of one document, in order.
 fn admin_examples(file: &str, text: &str) -> Vec<Example> {
     let mut examples = Vec::new();
-    let mut in_shell_block = false;
-    let mut in_other_block = false;
-    for (index, line) in text.lines().enumerate() {
-        let fence = line.trim_start();
-        if let Some(info) = fence.strip_prefix("```") {
-            if in_shell_block || in_other_block {
-                in_shell_block = false;
-                in_other_block = false;
-            } else if matches!(info.trim(), "sh" | "bash" | "shell") {
-                in_shell_block = true;
-            } else {
-                in_other_block = true;
-            }
-            continue;
-        }
-        if !in_shell_block
+    for docs::Line {
+        number,
+        text: line,
+        place,
+    } in docs::lines(text)
+    {
+        if place != Place::Shell
             || !(line.starts_with("grpcurl ") || line.starts_with("curl "))
             || !line.contains(README_ADDR)
         {
@@ -126,19 +98,16 @@ fn admin_examples(file: &str, text: &str) -> Vec<Example> {
         }
         assert!(
             !line.trim_end().ends_with('\\'),
-            "{file}:{}: an admin example must fit on one line (no `\\` continuation): {line}",
-            index + 1
+            "{file}:{number}: an admin example must fit on one line (no `\\` continuation): {line}"
         );
         examples.push(Example {
             file: file.to_owned(),
-            line: index + 1,
+            line: number,
             command: line.to_owned(),
         });
     }
     examples
 }
-
-// ------------------------------------------------------------------------------------ grpcurl
 
 // ------------------------------------------------------------------------------------ rows
 
@@ -619,7 +588,7 @@ fn assert_sensors_page(example: &Example, page: &Value, page_size: usize, rows: 
 // ------------------------------------------------------------------------------------ running
 
 struct Runner {
-    admin: RunningAdmin,
+    admin: RunningService<admin::Application>,
     table: Table,
     grpcurl: PathBuf,
     /// A watch cursor and the row it stands for, once one was needed.
@@ -629,44 +598,28 @@ struct Runner {
 impl Runner {
     /// The example as a shell command against the test admin.
     fn command(&self, text: &str, token: &str) -> Command {
-        let mut text = text.replace(README_ADDR, &self.admin.addr.to_string());
-        if let Some(args) = text.strip_prefix("grpcurl ") {
-            text = format!("{} {args}", quote(&self.grpcurl.to_string_lossy()));
-        }
-        let mut command = Command::new("sh");
-        command
-            .arg("-c")
-            .arg(text)
-            .env("TOKEN", token)
-            .env(
-                "CURSOR",
-                self.cursor
-                    .as_ref()
-                    .map_or("", |(cursor, _)| cursor.as_str()),
-            )
-            .current_dir(repo_root())
-            .kill_on_drop(true);
+        let mut command = docs::sh(&docs::local_command(
+            text,
+            README_ADDR,
+            self.admin.addr,
+            &self.grpcurl,
+        ));
+        command.env("TOKEN", token).env(
+            "CURSOR",
+            self.cursor
+                .as_ref()
+                .map_or("", |(cursor, _)| cursor.as_str()),
+        );
         command
     }
 
     async fn output(&self, text: &str, token: &str) -> Output {
-        tokio::time::timeout(Duration::from_secs(60), self.command(text, token).output())
-            .await
-            .unwrap_or_else(|_| panic!("{text}: still running after 60 s"))
-            .expect("run sh")
+        docs::output(self.command(text, token), text).await
     }
 
     /// Runs a command that must succeed and returns its stdout.
     async fn stdout(&self, example: &Example, text: &str, token: &str) -> String {
-        let output = self.output(text, token).await;
-        assert!(
-            output.status.success(),
-            "{example}: {}\nstdout: {}\nstderr: {}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).expect("UTF-8 output")
+        docs::stdout(self.output(text, token).await, example)
     }
 
     async fn run(&mut self, example: &Example) {
@@ -906,7 +859,7 @@ impl Runner {
     /// A watch cursor, as a reader gets one: the `cursor` of a row a watch received. Then a row of
     /// every sensor is saved after it, so resuming from it has something to show.
     async fn take_cursor(&mut self) {
-        let mut client = AdminServiceClient::connect(self.admin.url())
+        let mut client = AdminServiceClient::connect(self.admin.url(""))
             .await
             .expect("connect to admin");
         let mut stream = client
@@ -1219,10 +1172,10 @@ async fn every_admin_example_in_the_docs_does_what_it_says() {
         );
     }
     let grpcurl = grpcurl();
-    let database_url = testing::fresh_database("readme").await;
+    let database_url = testkit::fresh_database("readme").await;
     let mut table = Table::new(&database_url).await;
     table.seed().await;
-    let admin = RunningAdmin::start(&database_url, &[]).await;
+    let admin = start_admin(&database_url, &[]).await;
     let mut runner = Runner {
         admin,
         table,

@@ -26,32 +26,29 @@
 //! grpcurl comes from `GRPCURL`, else `$STACK_DIR/go/bin/grpcurl` (`STACK_DIR` defaults to
 //! `<repo>/.stack`), else `PATH`; `scripts/dev setup` installs it.
 
+mod support;
+
 use std::{collections::HashSet, net::SocketAddr, path::Path, time::Duration};
 
 use clap::{CommandFactory, Parser, error::ErrorKind};
-use e2e::{
-    apps::RunningIngest,
-    static_check::repo_root,
-    tools::{grpcurl, quote},
-};
-use sensorpipe::testing;
 use serde_json::Value;
-use tokio::process::Command;
+use support::start_ingest;
+use testkit::{
+    StoredRecord,
+    docs::{self, FRONT_PAGE, Place},
+    tools::grpcurl,
+};
 
 /// The ingest address the documented examples use; replaced by the test ingest's.
 const README_ADDR: &str = "127.0.0.1:50051";
 /// The document whose `SECTION` holds the ingest examples; every example there is run.
 const API_DOC: &str = "docs/api.md";
 const SECTION: &str = "## Sending readings";
-/// The front page; its examples that send to ingest are run too.
-const FRONT_PAGE: &str = "README.md";
 /// How the documentation runs the generator.
 const GENERATOR: &str = "target/release/generator";
 const SEND_READINGS: &str = "sensorpipe.v1.IngestService/SendReadings";
 /// How long the generator lines that run long (or until Ctrl-C) run before they are stopped.
 const BRIEF_RUN: Duration = Duration::from_secs(2);
-
-const PORT_0: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
 
 // ------------------------------------------------------------------------------------ the docs
 
@@ -152,11 +149,6 @@ fn open_at_end(text: &str) -> Open {
     }
 }
 
-/// The document's text, read from the repository.
-fn read_doc(file: &str) -> String {
-    std::fs::read_to_string(repo_root().join(file)).unwrap_or_else(|e| panic!("read {file}: {e}"))
-}
-
 /// The examples of the API doc's "Sending readings" section, in order.
 fn section_examples(file: &'static str, doc: &str) -> Vec<Example> {
     shell_examples(file, doc, Some(SECTION))
@@ -180,19 +172,20 @@ fn shell_examples(file: &'static str, doc: &str, section: Option<&str>) -> Vec<E
             .unwrap_or_else(|| panic!("{file} has no `{section}` section"))
     });
     let mut examples: Vec<Example> = Vec::new();
-    let mut in_shell_block = false;
-    let mut in_other_block = false;
     // The command being read: its first line and its text so far.
     let mut pending: Option<(usize, String)> = None;
-    for (index, line) in doc.lines().enumerate().skip(start) {
-        let number = index + 1;
-        let fence = line.trim_start();
-        if section.is_some() && !in_shell_block && !in_other_block && line.starts_with("## ") {
+    for docs::Line {
+        number,
+        text: line,
+        place,
+    } in docs::lines(doc).skip(start)
+    {
+        if section.is_some() && place == Place::Prose && line.starts_with("## ") {
             break;
         }
         if let Some((first, mut text)) = pending.take() {
             assert!(
-                !fence.starts_with("```"),
+                place != Place::Fence,
                 "{file}:{first}: the code block ends inside a command"
             );
             match open_at_end(&text) {
@@ -218,21 +211,10 @@ fn shell_examples(file: &'static str, doc: &str, section: Option<&str>) -> Vec<E
             }
             continue;
         }
-        if let Some(info) = fence.strip_prefix("```") {
-            if in_shell_block || in_other_block {
-                in_shell_block = false;
-                in_other_block = false;
-            } else if matches!(info.trim(), "sh" | "bash" | "shell") {
-                in_shell_block = true;
-            } else {
-                in_other_block = true;
-            }
+        if place != Place::Shell || line.trim().is_empty() {
             continue;
         }
-        if !in_shell_block || line.trim().is_empty() {
-            continue;
-        }
-        if fence.starts_with('#') {
+        if line.trim_start().starts_with('#') {
             let example = examples.last_mut().unwrap_or_else(|| {
                 panic!("{file}:{number}: output shown before any command: {line}")
             });
@@ -333,7 +315,7 @@ impl Reading {
         }
     }
 
-    fn from_record(stored: &testing::StoredRecord) -> Self {
+    fn from_record(stored: &StoredRecord) -> Self {
         assert_eq!(stored.key, stored.record.sensor_id, "keyed by sensor id");
         Self {
             sensor_id: stored.record.sensor_id.clone(),
@@ -620,30 +602,8 @@ fn check_generator_lines(
 /// Runs the example with `sh -c` against `addr` (and `grpcurl` for grpcurl); it must succeed.
 /// Returns its stdout.
 async fn run_shell(example: &Example, addr: SocketAddr, grpcurl: &Path) -> String {
-    let mut text = example.command.replace(README_ADDR, &addr.to_string());
-    if let Some(args) = text.strip_prefix("grpcurl ") {
-        text = format!("{} {args}", quote(&grpcurl.to_string_lossy()));
-    }
-    let output = tokio::time::timeout(
-        Duration::from_secs(60),
-        Command::new("sh")
-            .arg("-c")
-            .arg(&text)
-            .current_dir(repo_root())
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .unwrap_or_else(|_| panic!("{example}: still running after 60 s"))
-    .expect("run sh");
-    assert!(
-        output.status.success(),
-        "{example}: {}\nstdout: {}\nstderr: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("UTF-8 output")
+    let text = docs::local_command(&example.command, README_ADDR, addr, grpcurl);
+    docs::stdout(docs::output(docs::sh(&text), example).await, example)
 }
 
 /// The generator line as the documentation runs it, against the test ingest (`INGEST_URL` would do the
@@ -759,7 +719,7 @@ impl Request {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_ingest_example_in_the_docs_does_what_it_says() {
-    let examples = section_examples(API_DOC, &read_doc(API_DOC));
+    let examples = section_examples(API_DOC, &docs::read(API_DOC));
     let kinds: Vec<Kind> = examples
         .iter()
         .map(|example| {
@@ -792,7 +752,7 @@ async fn every_ingest_example_in_the_docs_does_what_it_says() {
         .zip(kinds)
         .filter(|(_, kind)| *kind != Kind::Generator)
         .collect();
-    for example in front_page_examples(&read_doc(FRONT_PAGE)) {
+    for example in front_page_examples(&docs::read(FRONT_PAGE)) {
         match Kind::of(&example) {
             Some(Kind::Generator) | None => {
                 panic!("{example}: an ingest example this test does not know how to run; teach it")
@@ -811,9 +771,9 @@ async fn every_ingest_example_in_the_docs_does_what_it_says() {
         .collect();
 
     let grpcurl = grpcurl();
-    let (brokers, topic) = testing::fresh_topic("readme-ingest", 3).await;
+    let (brokers, topic) = testkit::fresh_topic("readme-ingest", 3).await;
     // Default rules, as a reader's ingest has them.
-    let ingest = RunningIngest::start(PORT_0, &brokers, &topic, &[]).await;
+    let ingest = start_ingest(&brokers, &topic, &[]).await;
 
     let mut accepted = Vec::new();
     for request in &requests {
@@ -825,7 +785,7 @@ async fn every_ingest_example_in_the_docs_does_what_it_says() {
         accepted.extend(readings);
     }
 
-    let stored = testing::read_topic(&brokers, &topic).await;
+    let stored = testkit::read_topic(&brokers, &topic).await;
     assert_eq!(
         sorted(stored.iter().map(Reading::from_record).collect()),
         sorted(accepted.clone()),
@@ -844,7 +804,7 @@ async fn every_ingest_example_in_the_docs_does_what_it_says() {
     );
     let (example, _) = bad[0];
     eprintln!("running {example}");
-    let config = generator_config(example, &ingest.url());
+    let config = generator_config(example, &ingest.url(""));
     let count = config
         .count
         .unwrap_or_else(|| panic!("{example}: no --count, it would run until Ctrl-C"));
@@ -878,7 +838,7 @@ async fn every_ingest_example_in_the_docs_does_what_it_says() {
         (0, 0),
         "{example}:\n{summary}"
     );
-    let stored = testing::read_topic(&brokers, &topic).await;
+    let stored = testkit::read_topic(&brokers, &topic).await;
     let generated: Vec<Reading> = sorted(stored.iter().map(Reading::from_record).collect())
         .into_iter()
         .filter(|r| !accepted.contains(r))
@@ -906,7 +866,7 @@ async fn every_ingest_example_in_the_docs_does_what_it_says() {
             continue;
         }
         eprintln!("running {example} for {BRIEF_RUN:?}");
-        let config = generator_config(example, &ingest.url());
+        let config = generator_config(example, &ingest.url(""));
         let summary = run_generator(example, config, Some(BRIEF_RUN)).await;
         assert!(summary.is_success(), "{example}:\n{summary}");
         assert!(summary.sent > 0, "{example}: nothing sent\n{summary}");
@@ -927,14 +887,14 @@ async fn every_ingest_example_in_the_docs_does_what_it_says() {
 
 /// The API doc with `from` replaced by `to` (once, and it must be there).
 fn broken_doc(from: &str, to: &str) -> String {
-    let doc = read_doc(API_DOC);
+    let doc = docs::read(API_DOC);
     assert!(doc.contains(from), "{API_DOC} no longer has {from:?}");
     doc.replacen(from, to, 1)
 }
 
 #[test]
 fn the_examples_are_read_as_sh_reads_them() {
-    let examples = section_examples(API_DOC, &read_doc(API_DOC));
+    let examples = section_examples(API_DOC, &docs::read(API_DOC));
     let send = examples
         .iter()
         .find(|e| e.command.contains(SEND_READINGS))
@@ -1027,11 +987,11 @@ fn an_answer_other_than_the_docs_show_fails() {
     let send = |doc: &str| find(doc, Kind::SendReadings);
     let post = |doc: &str| find(doc, Kind::PostOne);
     let list = |doc: &str| find(doc, Kind::PostList);
-    let doc = read_doc(API_DOC);
+    let doc = docs::read(API_DOC);
     assert!(check_send_readings(&send(&doc), GRPCURL_ANSWER).is_ok());
     assert!(check_post_measurements(&post(&doc), r#"{"accepted":1,"rejects":[]}"#).is_ok());
     assert!(check_post_list(&list(&doc), 3, LIST_ANSWER).is_ok());
-    let metrics = front_page_examples(&read_doc(FRONT_PAGE))
+    let metrics = front_page_examples(&docs::read(FRONT_PAGE))
         .into_iter()
         .find(|e| Kind::of(e) == Some(Kind::Metrics))
         .expect("the front page's ingest metrics example");

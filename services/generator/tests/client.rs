@@ -49,6 +49,13 @@ async fn run(config: Config) -> Summary {
         .unwrap()
 }
 
+/// A run (`extra` flags) to its end against a fake ingest that acks every batch at once.
+async fn run_against_a_fake(extra: &[&str]) -> (fake_ingest::Running, Summary) {
+    let ingest = FakeIngest::new(vec![]).start().await;
+    let summary = run(config(&ingest.url(), extra)).await;
+    (ingest, summary)
+}
+
 /// Starts a run that stops when the returned sender fires (or is dropped).
 fn spawn_run(config: Config) -> (tokio::task::JoinHandle<Summary>, oneshot::Sender<()>) {
     let (stop, stopped) = oneshot::channel::<()>();
@@ -62,14 +69,31 @@ fn spawn_run(config: Config) -> (tokio::task::JoinHandle<Summary>, oneshot::Send
     (task, stop)
 }
 
+/// A fake ingest that acks nothing until released, and a run against it (`extra` flags) that has
+/// sent its four allowed unacked batches of 100 readings and now waits for acks.
+async fn run_stuck_at_four_unacked(
+    extra: &[&str],
+) -> (
+    fake_ingest::Running,
+    tokio::task::JoinHandle<Summary>,
+    oneshot::Sender<()>,
+) {
+    let ingest = FakeIngest::new(vec![StreamScript {
+        ack_first: Some(0),
+        end_after: None,
+    }])
+    .start()
+    .await;
+    let mut args = vec!["--batch-size", "100", "--max-unacked", "4"];
+    args.extend_from_slice(extra);
+    let (task, stop) = spawn_run(config(&ingest.url(), &args));
+    within(10, ingest.fake.wait_for_batches(4)).await;
+    (ingest, task, stop)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_normal_run_delivers_every_reading_exactly_once() {
-    let ingest = FakeIngest::new(vec![]).start().await;
-    let summary = run(config(
-        &ingest.url(),
-        &["--count", "10000", "--batch-size", "250"],
-    ))
-    .await;
+    let (ingest, summary) = run_against_a_fake(&["--count", "10000", "--batch-size", "250"]).await;
 
     assert_eq!(summary.outcome, Outcome::Completed);
     assert!(summary.is_success(), "{summary}");
@@ -180,18 +204,14 @@ async fn a_dropped_connection_is_survived() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rejects_in_acks_are_counted_by_reason() {
-    let ingest = FakeIngest::new(vec![]).start().await;
-    let summary = run(config(
-        &ingest.url(),
-        &[
-            "--count",
-            "5000",
-            "--batch-size",
-            "100",
-            "--bad-rate",
-            "0.1",
-        ],
-    ))
+    let (ingest, summary) = run_against_a_fake(&[
+        "--count",
+        "5000",
+        "--batch-size",
+        "100",
+        "--bad-rate",
+        "0.1",
+    ])
     .await;
 
     assert!(summary.is_success(), "rejects are not failures: {summary}");
@@ -247,24 +267,7 @@ async fn gives_up_when_nothing_listens() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unacked_batches_never_exceed_max_unacked() {
-    let ingest = FakeIngest::new(vec![StreamScript {
-        ack_first: Some(0),
-        end_after: None,
-    }])
-    .start()
-    .await;
-    let (task, _stop) = spawn_run(config(
-        &ingest.url(),
-        &[
-            "--count",
-            "2000",
-            "--batch-size",
-            "100",
-            "--max-unacked",
-            "4",
-        ],
-    ));
-    within(10, ingest.fake.wait_for_batches(4)).await;
+    let (ingest, task, _stop) = run_stuck_at_four_unacked(&["--count", "2000"]).await;
     // Waiting for something not to happen has no signal: give a fifth batch time to show up.
     tokio::time::sleep(Duration::from_millis(300)).await;
     {
@@ -324,24 +327,7 @@ async fn ctrl_c_stops_generating_and_waits_for_acks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_with_acks_stuck_reports_them_undelivered_after_the_grace() {
-    let ingest = FakeIngest::new(vec![StreamScript {
-        ack_first: Some(0),
-        end_after: None,
-    }])
-    .start()
-    .await;
-    let (task, stop) = spawn_run(config(
-        &ingest.url(),
-        &[
-            "--batch-size",
-            "100",
-            "--max-unacked",
-            "4",
-            "--shutdown-grace",
-            "300ms",
-        ],
-    ));
-    within(10, ingest.fake.wait_for_batches(4)).await;
+    let (_ingest, task, stop) = run_stuck_at_four_unacked(&["--shutdown-grace", "300ms"]).await;
     stop.send(()).unwrap();
     let summary = within(5, task).await.unwrap();
 
@@ -352,20 +338,16 @@ async fn ctrl_c_with_acks_stuck_reports_them_undelivered_after_the_grace() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paced_run_follows_the_rate_with_timestamps_in_the_past() {
-    let ingest = FakeIngest::new(vec![]).start().await;
-    let summary = run(config(
-        &ingest.url(),
-        &[
-            "--rate",
-            "2000",
-            "--count",
-            "1000",
-            "--batch-size",
-            "100",
-            "--sensors",
-            "10",
-        ],
-    ))
+    let (ingest, summary) = run_against_a_fake(&[
+        "--rate",
+        "2000",
+        "--count",
+        "1000",
+        "--batch-size",
+        "100",
+        "--sensors",
+        "10",
+    ])
     .await;
 
     assert!(summary.is_success(), "{summary}");

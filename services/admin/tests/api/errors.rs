@@ -2,7 +2,7 @@
 //! UNAVAILABLE; the service stays up through both.
 
 use sensorpipe::proto::v1::{self, admin_service_client::AdminServiceClient};
-use sensorpipe::service::Service;
+use testkit::{LISTEN_ON_PORT_0, RunningService};
 use tonic::Code;
 
 use crate::helpers::{TestApp, at, dataset, timestamp};
@@ -157,20 +157,16 @@ async fn every_bad_argument_names_its_field() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreachable_database_gives_unavailable_and_the_service_stays_up() {
     // Port 1 on loopback: nothing listens, connections are refused at once.
-    let app = admin::Application::build(<admin::Config as clap::Parser>::parse_from([
-        "admin",
-        "--listen-addr",
-        "127.0.0.1:0",
+    // It starts without its database (start panics otherwise).
+    let nowhere = [
         "--database-url",
         "postgres://sensorpipe:secret@127.0.0.1:1/nowhere",
-    ]))
-    .await
-    .expect("the service starts without its database");
-    let addr = app.local_addr();
-    let server = tokio::spawn(app.run_until_stopped(std::future::pending()));
-    let mut grpc = AdminServiceClient::connect(format!("http://{addr}"))
-        .await
-        .unwrap();
+    ];
+    let server = RunningService::<admin::Application>::start_with_args(
+        LISTEN_ON_PORT_0.iter().chain(&nowhere),
+    )
+    .await;
+    let mut grpc = AdminServiceClient::connect(server.url("")).await.unwrap();
     for _ in 0..3 {
         let status = grpc
             .list_measurements(v1::ListMeasurementsRequest::default())
@@ -182,12 +178,10 @@ async fn an_unreachable_database_gives_unavailable_and_the_service_stays_up() {
             "no password in errors"
         );
     }
-    let response = reqwest::get(format!("http://{addr}/sensors"))
-        .await
-        .unwrap();
+    let response = reqwest::get(server.url("/sensors")).await.unwrap();
     assert_eq!(response.status(), 503);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "UNAVAILABLE");
     assert!(!server.is_finished(), "still serving");
-    server.abort();
+    server.stop().await;
 }

@@ -1,29 +1,23 @@
 //! A running admin service on a fresh database, with clients for each protocol and a way to
 //! save rows as the saver would.
 
-use admin::{Application, Config};
 use chrono::{DateTime, Utc};
-use clap::Parser;
 use diesel::sql_query;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use sensorpipe::service::Service;
 use sensorpipe::{
     db::{self, NewMeasurement, connect, schema::measurements},
     proto::v1::{self, admin_service_client::AdminServiceClient},
-    testing::fresh_database,
 };
 use serde_json::Value;
-use tokio::{sync::oneshot, task::JoinHandle};
+use testkit::{LISTEN_ON_PORT_0, RunningService, fresh_database};
 use tonic::transport::Channel;
 
 pub struct TestApp {
-    pub addr: std::net::SocketAddr,
+    pub service: RunningService<admin::Application>,
     pub database_url: String,
     pub grpc: AdminServiceClient<Channel>,
     pub http: reqwest::Client,
     db: AsyncPgConnection,
-    stop: Option<oneshot::Sender<()>>,
-    server: Option<JoinHandle<Result<(), admin::Error>>>,
 }
 
 impl TestApp {
@@ -34,42 +28,30 @@ impl TestApp {
     /// `args` are extra command-line flags, e.g. `["--watch-buffer", "64"]`.
     pub async fn spawn_with(args: &[&str]) -> Self {
         let database_url = fresh_database("admin_test").await;
-        let mut argv = vec![
-            "admin",
-            "--listen-addr",
-            "127.0.0.1:0",
+        let base = [
             "--database-url",
             &database_url,
             "--watch-poll-interval",
             "20ms",
         ];
-        argv.extend_from_slice(args);
-        let app = Application::build(Config::parse_from(argv))
-            .await
-            .expect("admin builds");
-        let addr = app.local_addr();
-        let (stop, stopped) = oneshot::channel();
-        let server = tokio::spawn(app.run_until_stopped(async {
-            let _ = stopped.await;
-        }));
-        let channel = Channel::from_shared(format!("http://{addr}"))
+        let service =
+            RunningService::start_with_args(LISTEN_ON_PORT_0.iter().chain(&base).chain(args)).await;
+        let channel = Channel::from_shared(service.url(""))
             .unwrap()
             .connect()
             .await
             .expect("admin accepts gRPC connections");
         Self {
-            addr,
+            service,
             grpc: AdminServiceClient::new(channel),
             http: reqwest::Client::new(),
             db: connect(&database_url).await.expect("test database"),
             database_url,
-            stop: Some(stop),
-            server: Some(server),
         }
     }
 
     pub fn url(&self, path_and_query: &str) -> String {
-        format!("http://{}{path_and_query}", self.addr)
+        self.service.url(path_and_query)
     }
 
     /// `GET` over HTTP: the status and the JSON body.
@@ -104,14 +86,8 @@ impl TestApp {
     }
 
     /// Stops the service the way a signal does and waits for it to exit.
-    pub async fn stop(mut self) {
-        let _ = self.stop.take().expect("not stopped yet").send(());
-        self.server
-            .take()
-            .expect("running")
-            .await
-            .expect("no panic")
-            .expect("admin stops cleanly");
+    pub async fn stop(self) {
+        self.service.stop().await;
     }
 }
 

@@ -14,10 +14,10 @@ use sensorpipe::{
     proto::v1::{
         self, ListMeasurementsRequest as ListMeasurements, ListSensorsRequest as ListSensors,
     },
-    testing::metric_value,
 };
 use serde::{Deserialize, Deserializer, de::DeserializeOwned, de::Error as _};
 use serde_json::{Value, json, value::RawValue};
+use testkit::metric_value;
 use tokio::time::timeout;
 use tonic::{
     Code, Status,
@@ -284,7 +284,7 @@ async fn grpc_web_text_and_health_and_unknown_methods() {
     assert_eq!(reply.status, Code::NotFound, "{reply:?}");
 
     // An unknown method, or service, over gRPC: UNIMPLEMENTED.
-    let channel = Channel::from_shared(format!("http://{}", app.addr)).expect("a valid URI");
+    let channel = Channel::from_shared(app.url("")).expect("a valid URI");
     let channel = channel
         .connect()
         .await

@@ -16,10 +16,9 @@ type Watch = Streaming<v1::WatchMeasurementsResponse>;
 
 async fn watch(app: &TestApp, sensor_id: &str, cursor: &str) -> Watch {
     // Its own connection: one HTTP/2 connection's flow control is shared by its streams.
-    let mut client =
-        v1::admin_service_client::AdminServiceClient::connect(format!("http://{}", app.addr))
-            .await
-            .unwrap();
+    let mut client = v1::admin_service_client::AdminServiceClient::connect(app.url(""))
+        .await
+        .unwrap();
     client
         .watch_measurements(v1::WatchMeasurementsRequest {
             sensor_id: sensor_id.into(),

@@ -112,22 +112,18 @@ async fn metrics_count_what_happened() {
         {"sensor_id": "m-2", "measured_at": rfc3339(2), "celsius": f64::MAX},
     ]);
     assert_eq!(post(&app, &list.to_string()).await.0, StatusCode::OK);
-    let text = reqwest::get(app.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    for name in [
-        "ingest_readings_received_total",
-        "ingest_readings_accepted_total",
-        "ingest_readings_rejected_total{reason=\"REJECT_REASON_TEMPERATURE_OUT_OF_RANGE\"}",
-        "ingest_readings_acked_total",
-        "ingest_batches_acked_total",
-        "ingest_in_flight_readings",
-        "ingest_ack_latency_seconds_bucket",
-    ] {
-        assert!(text.contains(name), "{name} missing from /metrics:\n{text}");
-    }
+    testkit::assert_exported(
+        &app.url(""),
+        &[
+            "ingest_readings_received_total",
+            "ingest_readings_accepted_total",
+            "ingest_readings_rejected_total{reason=\"REJECT_REASON_TEMPERATURE_OUT_OF_RANGE\"}",
+            "ingest_readings_acked_total",
+            "ingest_batches_acked_total",
+            "ingest_in_flight_readings",
+            "ingest_ack_latency_seconds_bucket",
+        ],
+    )
+    .await;
     app.stop().await;
 }

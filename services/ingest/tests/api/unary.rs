@@ -156,7 +156,7 @@ impl Encoder for RawEncoder {
 #[tokio::test]
 async fn malformed_protobuf_is_refused_and_the_service_stays_up() {
     let app = TestApp::spawn(&[]).await;
-    let channel = tonic::transport::Channel::from_shared(format!("http://{}", app.addr))
+    let channel = tonic::transport::Channel::from_shared(app.url(""))
         .unwrap()
         .connect()
         .await

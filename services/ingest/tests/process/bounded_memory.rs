@@ -5,13 +5,10 @@
 use std::{collections::HashSet, time::Duration};
 
 use prost_types::Timestamp;
-use sensorpipe::{
-    proto::v1::{Reading, ReadingBatch, ingest_service_client::IngestServiceClient},
-    testing,
-};
+use sensorpipe::proto::v1::{Reading, ReadingBatch, ingest_service_client::IngestServiceClient};
 use tokio_stream::StreamExt;
 
-use crate::helpers::{IngestProcess, now_secs};
+use crate::helpers::{now_secs, start_ingest};
 
 const BATCHES: u64 = 1_000;
 const PER_BATCH: u64 = 1_000;
@@ -42,14 +39,14 @@ fn reading(n: u64) -> Reading {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fast_sender_gets_backpressure_not_buffering_and_only_true_acks() {
-    let (brokers, topic) = testing::fresh_topic("bounded", 3).await;
+    let (brokers, topic) = testkit::fresh_topic("bounded", 3).await;
     let limits = [
         "--max-in-flight-batches",
         "4",
         "--max-in-flight-readings",
         "20000",
     ];
-    let ingest = IngestProcess::start(0, &brokers, &topic, &limits).await;
+    let ingest = start_ingest(0, &brokers, &topic, &limits).await;
     let mut client = IngestServiceClient::connect(ingest.url("")).await.unwrap();
 
     // The whole million is ready to go: only flow control keeps it out of the service.
@@ -92,7 +89,7 @@ async fn a_fast_sender_gets_backpressure_not_buffering_and_only_true_acks() {
     assert!(peak_kb < RSS_LIMIT_KB, "ingest RSS peaked at {peak_kb} kB");
     assert!(ingest.metric("ingest_in_flight_readings").await <= 20_000.0);
 
-    let stored = testing::read_topic(&brokers, &topic).await;
+    let stored = testkit::read_topic(&brokers, &topic).await;
     let identities: HashSet<(String, i64)> = stored.iter().map(|s| s.identity()).collect();
     for batch in &batches {
         for r in &batch.readings {

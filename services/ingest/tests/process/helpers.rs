@@ -1,95 +1,19 @@
-//! Starts and kills the ingest binary, reads its metrics, runs the real generator against it.
+//! Starts the ingest binary, runs the real generator against it, checks nothing was lost.
 
 use std::{
-    net::TcpListener,
-    process::{Child, Command, Stdio},
+    collections::HashSet,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
 use clap::Parser;
+use testkit::ServiceProcess;
 
-/// The ingest binary, running. Killed when dropped, so no test leaves one behind.
-pub struct IngestProcess {
-    child: Child,
-    pub port: u16,
-}
-
-impl IngestProcess {
-    /// Starts it on `port` (0 picks a free one) and returns once it answers HTTP.
-    pub async fn start(port: u16, brokers: &str, topic: &str, args: &[&str]) -> Self {
-        let port = if port == 0 { free_port() } else { port };
-        let child = Command::new(env!("CARGO_BIN_EXE_ingest"))
-            .args(["--listen-addr", &format!("127.0.0.1:{port}")])
-            .args(["--kafka-brokers", brokers, "--kafka-topic", topic])
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the ingest binary starts");
-        let process = Self { child, port };
-        // Answering /metrics means the gRPC port serves too: they share the listener.
-        while reqwest::get(process.url("/metrics")).await.is_err() {
-            assert!(process.alive(), "ingest exited during start-up");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        process
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn alive(&self) -> bool {
-        std::path::Path::new(&format!("/proc/{}", self.child.id())).exists()
-    }
-
-    /// SIGKILL: no drain, no goodbye; connections just break.
-    pub fn kill(mut self) {
-        self.child.kill().expect("kill ingest");
-        self.child.wait().expect("reap ingest");
-    }
-
-    /// The value of a counter or gauge on its `/metrics` (0 when absent).
-    pub async fn metric(&self, name: &str) -> f64 {
-        let text = reqwest::get(self.url("/metrics"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        sensorpipe::testing::metric_value(&text, name)
-    }
-
-    /// Polls a metric until it reaches `at_least`.
-    pub async fn wait_for_metric(&self, name: &str, at_least: f64) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        while self.metric(name).await < at_least {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{name} never reached {at_least}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-impl Drop for IngestProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// The ingest binary on `port` (0 picks a free one), publishing to `topic`, once it answers HTTP;
+/// `args` are extra flags.
+pub async fn start_ingest(port: u16, brokers: &str, topic: &str, args: &[&str]) -> ServiceProcess {
+    let base = ["--kafka-brokers", brokers, "--kafka-topic", topic];
+    let args: Vec<&str> = base.iter().chain(args).copied().collect();
+    ServiceProcess::start(env!("CARGO_BIN_EXE_ingest"), port, &args).await
 }
 
 pub fn now_secs() -> i64 {
@@ -97,6 +21,35 @@ pub fn now_secs() -> i64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
+}
+
+/// A run that lived through an outage: the generator reports it delivered all `count` readings
+/// after reconnecting at least once, and the topic holds every one at least once. Returns how
+/// many records the topic holds (resent batches may repeat readings).
+pub async fn assert_nothing_lost(
+    summary: &generator::Summary,
+    count: u64,
+    brokers: &str,
+    topic: &str,
+) -> usize {
+    assert!(summary.is_success(), "{summary}");
+    assert_eq!(
+        (summary.accepted, summary.undelivered),
+        (count, 0),
+        "{summary}"
+    );
+    assert!(
+        summary.reconnects >= 1,
+        "the outage ended the stream: {summary}"
+    );
+    let stored = testkit::read_topic(brokers, topic).await;
+    let identities: HashSet<(String, i64)> = stored.iter().map(|s| s.identity()).collect();
+    assert_eq!(
+        identities.len() as u64,
+        count,
+        "every reading at least once, none missing"
+    );
+    stored.len()
 }
 
 /// Runs the real generator against `port` with `args`, in a task.

@@ -1,7 +1,7 @@
 //! 100,000 readings, 10 % of them sent twice: the table ends with exactly one row per reading,
 //! every column as produced, and every offset committed.
 
-use crate::helpers::{RunningSaver, Setup, assert_table_equals, expected, readings};
+use crate::helpers::{Setup, readings, start_saver};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn duplicates_are_stored_once_and_every_column_is_kept() {
@@ -11,17 +11,16 @@ async fn duplicates_are_stored_once_and_every_column_is_kept() {
     sent.extend(distinct.iter().step_by(10).cloned()); // the same key sent twice
     setup.produce(&sent).await;
 
-    let saver = RunningSaver::start(&setup, &[]).await;
-    setup.wait_until_done(distinct.len() as i64).await;
-    assert_table_equals(&setup.rows().await, &expected(&distinct));
+    let saver = start_saver(&setup, &[]).await;
+    setup.assert_stored_exactly(&distinct).await;
 
     // Redelivery (a new saver in a new group reads everything again) changes nothing.
     saver.stop().await;
     let mut again = setup.clone();
-    again.group = sensorpipe::testing::unique_name("saver-group");
-    let second = RunningSaver::start(&again, &[]).await;
-    again.wait_until_done(distinct.len() as i64).await;
-    assert_table_equals(&setup.rows().await, &expected(&distinct));
+    again.group = testkit::unique_name("saver-group");
+    let second = start_saver(&again, &[]).await;
+    // The same database: the table must still hold each reading once.
+    again.assert_stored_exactly(&distinct).await;
     second.stop().await;
 }
 
@@ -29,24 +28,20 @@ async fn duplicates_are_stored_once_and_every_column_is_kept() {
 async fn metrics_and_readiness_are_served() {
     let setup = Setup::new(1).await;
     setup.produce(&readings(100, 10)).await;
-    let saver = RunningSaver::start(&setup, &[]).await;
+    let saver = start_saver(&setup, &[]).await;
     setup.wait_until_done(100).await;
-    let text = reqwest::get(format!("http://{}/metrics", saver.addr))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    for name in [
-        "saver_records_consumed_total",
-        "saver_rows_inserted_total",
-        "saver_duplicates_skipped_total",
-        "saver_batch_records_bucket",
-        "saver_batch_seconds_bucket",
-        "saver_reading_age_seconds_bucket",
-        "saver_database_up 1",
-    ] {
-        assert!(text.contains(name), "{name} missing from /metrics:\n{text}");
-    }
+    testkit::assert_exported(
+        &saver.url(""),
+        &[
+            "saver_records_consumed_total",
+            "saver_rows_inserted_total",
+            "saver_duplicates_skipped_total",
+            "saver_batch_records_bucket",
+            "saver_batch_seconds_bucket",
+            "saver_reading_age_seconds_bucket",
+            "saver_database_up 1",
+        ],
+    )
+    .await;
     saver.stop().await;
 }

@@ -1,15 +1,12 @@
 //! A saver of the test's own (topic, dead-letter topic, group, database), records to feed it, and
 //! ways to watch it finish.
 
-use sensorpipe::service::Service;
 use std::{
     collections::HashMap,
-    net::SocketAddr,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
 use chrono::{DateTime, Utc};
-use clap::Parser;
 use diesel::{QueryDsl, SelectableHelper, dsl::count_star};
 use diesel_async::RunQueryDsl;
 use prost_types::Timestamp;
@@ -22,9 +19,8 @@ use sensorpipe::{
     db::{self, Measurement, schema::measurements},
     kafka,
     proto::v1::ReadingRecord,
-    testing,
 };
-use tokio::{sync::oneshot, task::JoinHandle};
+use testkit::{LISTEN_ON_PORT_0, RunningService};
 
 /// Where a test's saver reads and writes.
 #[derive(Clone)]
@@ -39,15 +35,21 @@ pub struct Setup {
 impl Setup {
     /// A fresh topic with `partitions`, a fresh dead-letter topic, group and migrated database.
     pub async fn new(partitions: i32) -> Self {
-        let (brokers, topic) = testing::fresh_topic("saver", partitions).await;
+        Self::on_database(partitions, testkit::fresh_database("saver").await).await
+    }
+
+    /// A fresh topic with `partitions`, a fresh dead-letter topic and group, writing to the
+    /// migrated database at `database_url`.
+    pub async fn on_database(partitions: i32, database_url: String) -> Self {
+        let (brokers, topic) = testkit::fresh_topic("saver", partitions).await;
         let dlq = format!("{topic}.dlq");
         kafka::create_topic(&brokers, &dlq, 1).await.unwrap();
         Self {
             brokers,
             topic,
             dlq,
-            group: testing::unique_name("saver-group"),
-            database_url: testing::fresh_database("saver").await,
+            group: testkit::unique_name("saver-group"),
+            database_url,
         }
     }
 
@@ -160,41 +162,21 @@ impl Setup {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+
+    /// Waits until every record is handled and committed, then asserts that the table holds
+    /// exactly `distinct`, row for row and column for column.
+    pub async fn assert_stored_exactly(&self, distinct: &[ReadingRecord]) {
+        self.wait_until_done(distinct.len() as i64).await;
+        assert_table_equals(&self.rows().await, &expected(distinct));
+    }
 }
 
-/// A saver serving in a task of the test's runtime.
-pub struct RunningSaver {
-    pub addr: SocketAddr,
-    stop: oneshot::Sender<()>,
-    served: JoinHandle<()>,
-}
-
-impl RunningSaver {
-    pub async fn start(setup: &Setup, extra: &[&str]) -> Self {
-        let mut args = vec![
-            "saver".to_owned(),
-            "--listen-addr".into(),
-            "127.0.0.1:0".into(),
-        ];
-        args.extend(setup.args());
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let app = saver::Application::build(saver::Config::parse_from(args))
-            .await
-            .expect("saver starts");
-        let addr = app.local_addr();
-        let (stop, stopped) = oneshot::channel();
-        let served = tokio::spawn(async move {
-            app.run_until_stopped(async { drop(stopped.await) })
-                .await
-                .expect("saver runs");
-        });
-        Self { addr, stop, served }
-    }
-
-    pub async fn stop(self) {
-        let _ = self.stop.send(());
-        self.served.await.unwrap();
-    }
+/// A saver on port 0 pointed at `setup`, serving in a task of the test's runtime; `extra` are
+/// more flags.
+pub async fn start_saver(setup: &Setup, extra: &[&str]) -> RunningService<saver::Application> {
+    let port_0 = LISTEN_ON_PORT_0.map(str::to_owned);
+    let extra = extra.iter().map(|s| (*s).to_owned());
+    RunningService::start_with_args(port_0.into_iter().chain(setup.args()).chain(extra)).await
 }
 
 pub fn micros(at: DateTime<Utc>) -> i64 {
@@ -225,7 +207,7 @@ pub fn readings(n: usize, sensors: usize) -> Vec<ReadingRecord> {
 }
 
 /// What the table must hold for `sent`: one row per identity with its fields.
-pub fn expected(sent: &[ReadingRecord]) -> HashMap<(String, i64), (f64, i64)> {
+fn expected(sent: &[ReadingRecord]) -> HashMap<(String, i64), (f64, i64)> {
     let us = |t: &Option<Timestamp>| {
         let t = t.unwrap();
         t.seconds * 1_000_000 + i64::from(t.nanos / 1000)
@@ -241,7 +223,7 @@ pub fn expected(sent: &[ReadingRecord]) -> HashMap<(String, i64), (f64, i64)> {
 }
 
 /// The table equals `expected`, row for row and column for column.
-pub fn assert_table_equals(rows: &[Measurement], expected: &HashMap<(String, i64), (f64, i64)>) {
+fn assert_table_equals(rows: &[Measurement], expected: &HashMap<(String, i64), (f64, i64)>) {
     assert_eq!(rows.len(), expected.len(), "one row per distinct reading");
     for row in rows {
         let key = (row.sensor_id.clone(), micros(row.measured_at));

@@ -4,9 +4,9 @@
 
 use std::collections::HashMap;
 
-use sensorpipe::{kafka, testing};
+use sensorpipe::kafka;
 
-use crate::helpers::{RunningSaver, Setup, assert_table_equals, expected, readings};
+use crate::helpers::{Setup, readings, start_saver};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn poison_goes_to_the_dead_letter_topic_and_the_partition_moves_on() {
@@ -30,15 +30,14 @@ async fn poison_goes_to_the_dead_letter_topic_and_the_partition_moves_on() {
     values.extend(good[20..].iter().map(encode));
     setup.produce_raw(&values).await;
 
-    let saver = RunningSaver::start(&setup, &[]).await;
-    setup.wait_until_done(good.len() as i64).await;
-    assert_table_equals(&setup.rows().await, &expected(&good));
+    let saver = start_saver(&setup, &[]).await;
+    setup.assert_stored_exactly(&good).await;
     saver.stop().await;
 
     // The dead letters: the four poison records, unchanged, with their origin.
-    let letters = testing::read_topic_raw(&setup.brokers, &setup.dlq).await;
+    let letters = testkit::read_topic_raw(&setup.brokers, &setup.dlq).await;
     assert_eq!(letters.len(), 4, "{letters:?}");
-    let by_offset: HashMap<i64, &testing::RawRecord> = letters
+    let by_offset: HashMap<i64, &testkit::RawRecord> = letters
         .iter()
         .map(|l| (l.headers["sensorpipe.source.offset"].parse().unwrap(), l))
         .collect();

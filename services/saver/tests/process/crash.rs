@@ -2,8 +2,8 @@
 //! one row per record, none missing, every column as produced.
 
 use crate::{
-    helpers::{Setup, assert_table_equals, expected, readings},
-    process::{SaverProcess, wait_for_rows_above},
+    helpers::{Setup, readings},
+    process::{start_saver_process, wait_for_rows_above},
 };
 
 #[tokio::test(flavor = "multi_thread")]
@@ -16,15 +16,14 @@ async fn sigkill_mid_backlog_loses_nothing_and_stores_nothing_twice() {
 
     let mut stored = 0;
     for round in 1..=3 {
-        let saver = SaverProcess::start(&setup, &["--batch-size", "2000"]).await;
+        let saver = start_saver_process(&setup, &["--batch-size", "2000"]).await;
         stored = wait_for_rows_above(&setup, stored + 20_000).await;
         saver.kill();
         let (committed, end) = setup.committed_and_end();
         println!("round {round}: killed at {stored} rows, {committed}/{end} offsets committed");
         assert!(committed < end, "killed mid-backlog, not after it");
     }
-    let saver = SaverProcess::start(&setup, &[]).await;
-    setup.wait_until_done(distinct.len() as i64).await;
-    assert_table_equals(&setup.rows().await, &expected(&distinct));
+    let saver = start_saver_process(&setup, &[]).await;
+    setup.assert_stored_exactly(&distinct).await;
     drop(saver);
 }

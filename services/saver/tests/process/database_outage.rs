@@ -4,20 +4,18 @@
 
 use std::time::Duration;
 
-use sensorpipe::{
-    db,
-    testing::{self, PrivatePostgres},
-};
+use sensorpipe::db;
+use testkit::{PrivatePostgres, ServiceProcess};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 
 use crate::{
-    helpers::{Setup, assert_table_equals, expected, readings},
-    process::{SaverProcess, wait_for_rows_above},
+    helpers::{Setup, readings},
+    process::{start_saver_process, wait_for_rows_above},
 };
 
-async fn health(saver: &SaverProcess) -> ServingStatus {
+async fn health(saver: &ServiceProcess) -> ServingStatus {
     let channel = tonic::transport::Channel::from_shared(saver.url(""))
         .unwrap()
         .connect()
@@ -34,22 +32,12 @@ async fn health(saver: &SaverProcess) -> ServingStatus {
 async fn no_commit_while_postgres_is_down_and_nothing_lost_after() {
     let postgres = PrivatePostgres::start().await;
     db::run_migrations(&postgres.database_url()).await.unwrap();
-    let (brokers, topic) = testing::fresh_topic("saver-outage", 3).await;
-    let setup = Setup {
-        dlq: format!("{topic}.dlq"),
-        brokers,
-        topic,
-        group: testing::unique_name("saver-group"),
-        database_url: postgres.database_url(),
-    };
-    sensorpipe::kafka::create_topic(&setup.brokers, &setup.dlq, 1)
-        .await
-        .unwrap();
+    let setup = Setup::on_database(3, postgres.database_url()).await;
     let distinct = readings(200_000, 400);
     setup.produce(&distinct).await;
 
     let saver =
-        SaverProcess::start(&setup, &["--batch-size", "1000", "--max-backoff", "500ms"]).await;
+        start_saver_process(&setup, &["--batch-size", "1000", "--max-backoff", "500ms"]).await;
     wait_for_rows_above(&setup, 20_000).await;
     postgres.stop().await;
 
@@ -79,8 +67,7 @@ async fn no_commit_while_postgres_is_down_and_nothing_lost_after() {
     assert!(saver.metric("saver_database_retries_total").await >= 1.0);
 
     postgres.start_again().await;
-    setup.wait_until_done(distinct.len() as i64).await;
-    assert_table_equals(&setup.rows().await, &expected(&distinct));
+    setup.assert_stored_exactly(&distinct).await;
     assert_eq!(health(&saver).await, ServingStatus::Serving, "ready again");
     drop(saver);
 }

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use crate::{
-    helpers::{Setup, assert_table_equals, expected, readings},
-    process::{SaverProcess, wait_for_rows_above},
+    helpers::{Setup, readings},
+    process::{start_saver_process, wait_for_rows_above},
 };
 
 #[tokio::test(flavor = "multi_thread")]
@@ -14,7 +14,7 @@ async fn sigterm_finishes_the_batch_commits_and_exits_zero() {
     let distinct = readings(150_000, 300);
     setup.produce(&distinct).await;
 
-    let saver = SaverProcess::start(&setup, &["--shutdown-grace", "10s"]).await;
+    let saver = start_saver_process(&setup, &["--shutdown-grace", "10s"]).await;
     wait_for_rows_above(&setup, 10_000).await;
     let status = saver.terminate(Duration::from_secs(15)).await;
     assert!(status.success(), "exit status {status:?}");
@@ -25,8 +25,7 @@ async fn sigterm_finishes_the_batch_commits_and_exits_zero() {
         "committed {committed} offsets for {rows} rows"
     );
 
-    let saver = SaverProcess::start(&setup, &[]).await;
-    setup.wait_until_done(distinct.len() as i64).await;
-    assert_table_equals(&setup.rows().await, &expected(&distinct));
+    let saver = start_saver_process(&setup, &[]).await;
+    setup.assert_stored_exactly(&distinct).await;
     drop(saver);
 }

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use crate::{
-    helpers::{Setup, assert_table_equals, expected, readings},
-    process::{SaverProcess, wait_for_rows_above},
+    helpers::{Setup, readings},
+    process::{start_saver_process, wait_for_rows_above},
 };
 
 #[tokio::test(flavor = "multi_thread")]
@@ -13,8 +13,8 @@ async fn a_group_of_two_survives_losing_one() {
     let setup = Setup::new(6).await;
     let distinct = readings(200_000, 600);
     let batch = ["--batch-size", "1000"];
-    let first = SaverProcess::start(&setup, &batch).await;
-    let second = SaverProcess::start(&setup, &batch).await;
+    let first = start_saver_process(&setup, &batch).await;
+    let second = start_saver_process(&setup, &batch).await;
 
     // Both own partitions before any record arrives, so both do part of the work.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
@@ -45,8 +45,7 @@ async fn a_group_of_two_survives_losing_one() {
     );
     first.kill();
 
-    setup.wait_until_done(distinct.len() as i64).await;
-    assert_table_equals(&setup.rows().await, &expected(&distinct));
+    setup.assert_stored_exactly(&distinct).await;
     assert_eq!(
         second.metric("saver_assigned_partitions").await,
         6.0,

@@ -15,7 +15,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::private_stack::{Component, PrivateStack};
+use crate::private_stack::{Component, PrivateStack};
 
 /// `scripts/stack … postgres` on the port `[port]`.
 static POSTGRES: Component<1> = Component {
@@ -41,7 +41,7 @@ static POSTGRES: Component<1> = Component {
 /// Dropping it stops the server and deletes the folder, also when the test panics, so no
 /// postmaster is left behind (unless the test process itself is killed: then nothing runs). A
 /// first start takes a few seconds (`initdb`); make one per test that needs an outage and use the
-/// shared server (`testing::fresh_database`) for everything else.
+/// shared server ([`fresh_database`](crate::fresh_database)) for everything else.
 ///
 /// As root, `scripts/stack` runs the server as the `postgres` system user, owning the cluster
 /// folder, and makes the folders above it traversable (`o+x`) for that user when they are not.

@@ -8,6 +8,8 @@ use std::{
     sync::atomic::{AtomicU32, Ordering},
 };
 
+use crate::repo_root;
+
 /// The command that creates the venv the checks run in.
 const SETUP_COMMAND: &str = "scripts/dev setup";
 
@@ -18,11 +20,6 @@ pub struct Verdict {
     pub exit_code: Option<i32>,
     pub stdout: String,
     pub stderr: String,
-}
-
-pub fn repo_root() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    root.canonicalize().unwrap_or(root)
 }
 
 fn venv_python() -> PathBuf {

@@ -15,11 +15,8 @@ use rdkafka::{
     error::{KafkaError, RDKafkaErrorCode},
     producer::FutureProducer,
 };
-use sensorpipe::{
-    kafka,
-    proto::v1::ReadingRecord,
-    testing::{self, PrivateKafka},
-};
+use sensorpipe::{kafka, proto::v1::ReadingRecord};
+use testkit::PrivateKafka;
 
 fn reading(sensor: &str, seconds: i64) -> ReadingRecord {
     ReadingRecord {
@@ -36,7 +33,7 @@ async fn broker_stops_and_comes_back_with_its_records() {
     let kafka = PrivateKafka::start().await;
     let start_took = t.elapsed();
     let brokers = kafka.brokers();
-    let topic = testing::unique_name("private");
+    let topic = testkit::unique_name("private");
     kafka::create_topic(&brokers, &topic, 1).await.unwrap();
     // One producer for the whole outage, as a service has: it must recover by itself.
     // Its reconnect backoff is capped low: by default it grows to 10 s while the broker is down,
@@ -92,7 +89,7 @@ async fn broker_stops_and_comes_back_with_its_records() {
 
     // Read the partition from the start: the records acked before and after the restart, in
     // that order, and nothing else (the timed-out one never reached the log).
-    let consumer: StreamConsumer = kafka::consumer_config(&brokers, &testing::unique_name("group"))
+    let consumer: StreamConsumer = kafka::consumer_config(&brokers, &testkit::unique_name("group"))
         .create()
         .unwrap();
     let mut assignment = TopicPartitionList::new();

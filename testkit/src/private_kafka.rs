@@ -13,9 +13,10 @@ use std::{
     process::Command,
 };
 
-use super::{
+use crate::{
     START_STACK,
-    private_stack::{Component, PrivateStack, REPO},
+    private_stack::{Component, PrivateStack},
+    repo_root,
 };
 
 /// Heap of a private broker: smaller than the default stack's 512m, several may run at once.
@@ -38,7 +39,7 @@ static KAFKA: Component<2> = Component {
 ///
 /// Dropping it stops the broker and deletes the folder, also when the test panics, so no JVM
 /// is left behind. Starting takes a few seconds (a JVM boot); make one per test that needs an
-/// outage and use the shared broker (`testing::fresh_topic`) for everything else.
+/// outage and use the shared broker ([`fresh_topic`](crate::fresh_topic)) for everything else.
 #[derive(Debug)]
 pub struct PrivateKafka {
     stack: PrivateStack<2>,
@@ -124,7 +125,7 @@ fn kill_broker(dir: &Path) {
 
 /// The default stack's jar cache: `<repo>/.stack/kafka/lib`.
 fn kafka_lib_dir() -> PathBuf {
-    Path::new(REPO).join(".stack/kafka/lib")
+    repo_root().join(".stack/kafka/lib")
 }
 
 fn has_jars(dir: &Path) -> bool {

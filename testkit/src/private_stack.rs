@@ -7,16 +7,11 @@
 use std::{
     fs::File,
     io::ErrorKind,
-    net::TcpListener,
     path::{Path, PathBuf},
     process::{Command, Stdio},
 };
 
-use super::unique_name;
-
-/// The root of the repository: `scripts/stack` and the default stack's Kafka jar cache are found
-/// from it.
-pub(super) const REPO: &str = env!("CARGO_MANIFEST_DIR");
+use crate::{free_ports, repo_root, unique_name};
 
 /// Seconds a stop in [`Drop`] waits before the script forces it (Kafka: SIGKILL; PostgreSQL:
 /// SIGQUIT, an immediate shutdown, after `pg_ctl stop -m fast`): the data is thrown away anyway.
@@ -72,7 +67,7 @@ impl<const PORTS: usize> PrivateStack<PORTS> {
             ports: [0; PORTS],
         };
         for attempt in 1..=PORT_ATTEMPTS {
-            stack.ports = free_ports(component.owner);
+            stack.ports = free_ports();
             match stack.script("start").await {
                 Ok(()) => return stack,
                 // Another process took a port between our probe and the component's bind (the
@@ -138,10 +133,10 @@ impl<const PORTS: usize> PrivateStack<PORTS> {
     /// (stdout and stderr, interleaved) goes to. A file rather than a pipe: reading a pipe to its
     /// end would also wait for any process that inherited it.
     fn command(&self, command: &str) -> (Command, PathBuf) {
-        let mut process = Command::new(Path::new(REPO).join("scripts/stack"));
+        let mut process = Command::new(repo_root().join("scripts/stack"));
         process
             .args([command, self.component.name])
-            .current_dir(REPO)
+            .current_dir(repo_root())
             .env("STACK_DIR", &self.dir)
             .stdin(Stdio::null());
         (self.component.configure)(&mut process, self.ports);
@@ -182,18 +177,6 @@ impl<const PORTS: usize> Drop for PrivateStack<PORTS> {
             _ => {}
         }
     }
-}
-
-/// Distinct ports nobody listens on right now: bind port 0 (all at once, so they differ), read
-/// what the kernel picked, let go. Someone may take one before the component binds it;
-/// [`PrivateStack::start`] retries then.
-fn free_ports<const PORTS: usize>(owner: &str) -> [u16; PORTS] {
-    let listeners: [_; PORTS] = std::array::from_fn(|_| {
-        TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| Ok((listener.local_addr()?.port(), listener)))
-            .unwrap_or_else(|e| panic!("{owner}: cannot bind a port on 127.0.0.1: {e}"))
-    });
-    listeners.map(|(port, _listener)| port)
 }
 
 /// Runs the script to its end; `Err` holds its output (and exit status) when it fails.

@@ -8,20 +8,11 @@ use std::{net::TcpStream, time::Instant};
 use chrono::{DateTime, Utc};
 use diesel::{QueryDsl, SelectableHelper};
 use diesel_async::RunQueryDsl;
-use sensorpipe::{
-    db::{self, Measurement, NewMeasurement, schema::measurements},
-    testing::PrivatePostgres,
+use sensorpipe::db::{self, Measurement, NewMeasurement, schema::measurements};
+use testkit::{
+    PrivatePostgres,
+    rows::{insert, measurement as row},
 };
-
-fn row(sensor: &str, second: i64, celsius: f64) -> NewMeasurement {
-    let at = |s| DateTime::<Utc>::from_timestamp(s, 456_789_000).unwrap();
-    NewMeasurement {
-        sensor_id: sensor.into(),
-        measured_at: at(1_700_000_000 + second),
-        celsius,
-        ingested_at: at(1_700_000_100 + second),
-    }
-}
 
 /// The rows as (sensor_id, measured_at, celsius), in key order.
 async fn stored(url: &str) -> Vec<(String, DateTime<Utc>, f64)> {
@@ -59,9 +50,7 @@ async fn server_stops_and_comes_back_with_its_rows() {
 
     let before = row("before-stop", 1, 21.5);
     let mut open = db::connect(&url).await.unwrap();
-    let inserted = diesel::insert_into(measurements::table)
-        .values(&before)
-        .execute(&mut open)
+    let inserted = insert(&mut open, std::slice::from_ref(&before))
         .await
         .unwrap();
     assert_eq!(inserted, 1);
@@ -83,9 +72,7 @@ async fn server_stops_and_comes_back_with_its_rows() {
     assert!(error.contains(&address), "names the server: {error}");
     assert!(!error.contains("sensorpipe:sensorpipe"), "{error}");
     // The connection opened before the stop is dead: its next query fails.
-    let on_open = diesel::insert_into(measurements::table)
-        .values(&row("while-stopped", 2, 22.5))
-        .execute(&mut open)
+    let on_open = insert(&mut open, &[row("while-stopped", 2, 22.5)])
         .await
         .expect_err("an open connection fails once the server is stopped");
     drop(open);
@@ -101,9 +88,7 @@ async fn server_stops_and_comes_back_with_its_rows() {
 
     let after = row("after-restart", 3, 23.5);
     let mut conn = db::connect(&url).await.unwrap();
-    let inserted = diesel::insert_into(measurements::table)
-        .values(&after)
-        .execute(&mut conn)
+    let inserted = insert(&mut conn, std::slice::from_ref(&after))
         .await
         .unwrap();
     assert_eq!(inserted, 1);

@@ -5,10 +5,12 @@ use std::time::Duration;
 use rdkafka::{
     Message,
     consumer::{Consumer, StreamConsumer},
+    message::BorrowedMessage,
 };
 
-use super::unique_name;
-use crate::{kafka, proto::v1::ReadingRecord};
+use sensorpipe::{kafka, proto::v1::ReadingRecord};
+
+use crate::unique_name;
 
 /// A record read back from a topic, with where it was.
 #[derive(Debug, Clone)]
@@ -34,25 +36,34 @@ impl StoredRecord {
 /// watermarks say how many there are (test topics are fresh and nothing is deleted), so
 /// "exactly these and no more" needs no waiting for stragglers.
 pub async fn read_topic(brokers: &str, topic: &str) -> Vec<StoredRecord> {
+    read_all(brokers, topic, |message| StoredRecord {
+        key: String::from_utf8(message.key().expect("keyed").to_vec()).expect("UTF-8 key"),
+        partition: message.partition(),
+        offset: message.offset(),
+        record: kafka::decode_record(message.payload().expect("a value")).expect("a ReadingRecord"),
+    })
+    .await
+}
+
+/// Every record of `topic`, each as `read` makes it, read as [`read_topic`] says.
+async fn read_all<T>(
+    brokers: &str,
+    topic: &str,
+    read: impl Fn(&BorrowedMessage<'_>) -> T,
+) -> Vec<T> {
     let consumer: StreamConsumer =
         kafka::create_consumer(brokers, &unique_name("reader")).expect("a consumer can be created");
     let total = total_records(&consumer, topic);
     consumer.subscribe(&[topic]).expect("subscribe");
-    let mut stored = Vec::with_capacity(total as usize);
-    while (stored.len() as i64) < total {
+    let mut records = Vec::with_capacity(total as usize);
+    while (records.len() as i64) < total {
         let message = tokio::time::timeout(Duration::from_secs(30), consumer.recv())
             .await
             .expect("the topic's records arrive within 30 s")
             .expect("a record");
-        stored.push(StoredRecord {
-            key: String::from_utf8(message.key().expect("keyed").to_vec()).expect("UTF-8 key"),
-            partition: message.partition(),
-            offset: message.offset(),
-            record: kafka::decode_record(message.payload().expect("a value"))
-                .expect("a ReadingRecord"),
-        });
+        records.push(read(&message));
     }
-    stored
+    records
 }
 
 fn total_records(consumer: &StreamConsumer, topic: &str) -> i64 {
@@ -85,16 +96,7 @@ pub struct RawRecord {
 pub async fn read_topic_raw(brokers: &str, topic: &str) -> Vec<RawRecord> {
     use rdkafka::message::Headers;
 
-    let consumer: StreamConsumer =
-        kafka::create_consumer(brokers, &unique_name("reader")).expect("a consumer can be created");
-    let total = total_records(&consumer, topic);
-    consumer.subscribe(&[topic]).expect("subscribe");
-    let mut records = Vec::with_capacity(total as usize);
-    while (records.len() as i64) < total {
-        let message = tokio::time::timeout(Duration::from_secs(30), consumer.recv())
-            .await
-            .expect("the topic's records arrive within 30 s")
-            .expect("a record");
+    read_all(brokers, topic, |message| {
         let headers = message
             .headers()
             .map(|h| {
@@ -106,13 +108,13 @@ pub async fn read_topic_raw(brokers: &str, topic: &str) -> Vec<RawRecord> {
                     .collect()
             })
             .unwrap_or_default();
-        records.push(RawRecord {
+        RawRecord {
             key: message.key().map(<[u8]>::to_vec),
             value: message.payload().unwrap_or_default().to_vec(),
             partition: message.partition(),
             offset: message.offset(),
             headers,
-        });
-    }
-    records
+        }
+    })
+    .await
 }

@@ -2,7 +2,7 @@
 
 use std::{env, path::PathBuf};
 
-use crate::static_check::repo_root;
+use crate::repo_root;
 
 /// grpcurl from `GRPCURL`, `$STACK_DIR/go/bin` or `PATH`; one line naming `scripts/dev setup`
 /// when there is none.

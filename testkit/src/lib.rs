@@ -1,0 +1,55 @@
+//! Test support for the sensorpipe workspace, and nothing else: a dev-dependency of the crates
+//! whose tests need it, never a normal dependency (it panics instead of returning errors, and
+//! pulls in what only tests use).
+//!
+//! # Layout
+//! - [`stack`]: the shared local stack (`scripts/stack start`): a fresh topic or database per
+//!   test, and one line naming that command when Kafka or PostgreSQL is not there.
+//! - [`PrivateKafka`], [`PrivatePostgres`]: a broker or server of a test's own, for outages.
+//! - [`topic`]: a whole test topic read back, to compare with what was sent.
+//! - [`RunningService`]: a service started in-process on port 0, stopped or killed;
+//!   [`ServiceProcess`]: a service binary as its own process.
+//! - [`metrics`]: a metric's value from a `/metrics` page.
+//! - [`rows`]: rows of `measurements` written straight into a test database.
+//! - [`static_check`]: the Python checks of `stack/checks/` on a file and on broken copies;
+//!   [`tools`]: the command-line tools the documented examples use; [`docs`]: the shell
+//!   examples of README.md and docs/*.md, read as a reader reads them.
+
+use std::path::{Path, PathBuf};
+
+pub mod docs;
+pub mod metrics;
+mod ports;
+mod private_kafka;
+mod private_postgres;
+mod private_stack;
+pub mod rows;
+mod running_service;
+mod service_process;
+pub mod stack;
+pub mod static_check;
+pub mod tools;
+pub mod topic;
+
+pub use metrics::{assert_exported, fetch_metrics, metric_value, scrape_metric};
+pub use ports::{free_port, free_ports};
+pub use private_kafka::PrivateKafka;
+pub use private_postgres::PrivatePostgres;
+pub use running_service::{LISTEN_ON_PORT_0, RunningService};
+pub use service_process::ServiceProcess;
+pub use stack::{
+    START_STACK, database_url, fresh_database, fresh_topic, kafka_brokers, require_kafka,
+};
+pub use topic::{RawRecord, StoredRecord, read_topic, read_topic_raw};
+
+/// `prefix-<uuid>`: a topic, group or database name no other test (or run) uses.
+pub fn unique_name(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// The root of the repository: `scripts/`, `stack/`, `README.md` and the local stack's `.stack/`
+/// are found from it.
+pub fn repo_root() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    root.canonicalize().unwrap_or(root)
+}
