@@ -105,7 +105,10 @@ async fn every_grpc_port_serves_health_and_reflection() {
                 ])
                 .collect();
             served.sort();
-            assert_eq!(listed, served, "{name}: reflection lists what the port serves");
+            assert_eq!(
+                listed, served,
+                "{name}: reflection lists what the port serves"
+            );
         }
 
         let unknown = HealthClient::new(channel.clone())

@@ -155,6 +155,30 @@ async fn every_bad_argument_names_its_field() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_parameter_given_twice_is_refused_naming_it() {
+    let app = TestApp::spawn().await;
+    for (path, field) in [
+        ("/measurements?limit=5&limit=6", "limit"),
+        ("/sensors?limit=1&page_token=a&limit=1", "limit"),
+        ("/measurements?sensor_id=a&sensor_id=a", "sensor_id"),
+        ("/measurements/watch?cursor=a&cursor=b", "cursor"),
+    ] {
+        let (status, body) = app.get_json(path).await;
+        assert_eq!(status, 400, "GET {path}: {body}");
+        assert_eq!(body["error"]["code"], "INVALID_ARGUMENT", "GET {path}");
+        assert_eq!(body["error"]["field"], field, "GET {path}: {body}");
+        assert_eq!(
+            body["error"]["message"],
+            format!("{field}: must be given at most once"),
+            "GET {path}"
+        );
+    }
+    // Still answering.
+    assert_eq!(app.get_json("/measurements?limit=5").await.0, 200);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_unreachable_database_gives_unavailable_and_the_service_stays_up() {
     // Port 1 on loopback: nothing listens, connections are refused at once.
     // It starts without its database (start panics otherwise).

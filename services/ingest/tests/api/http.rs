@@ -60,6 +60,28 @@ async fn one_reading_or_a_list_is_stored_once_confirmed() {
 }
 
 #[tokio::test]
+async fn a_reading_of_minus_zero_keeps_its_sign_on_the_topic() {
+    let app = TestApp::spawn(&[]).await;
+    let body = format!(
+        r#"[{{"sensor_id": "http-neg-0", "measured_at": "{}", "celsius": -0.0}},
+            {{"sensor_id": "http-pos-0", "measured_at": "{}", "celsius": 0.0}}]"#,
+        rfc3339(2),
+        rfc3339(2)
+    );
+    let (status, answer) = post(&app, &body).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer, json!({"accepted": 2, "rejects": []}));
+    let stored = app.stop_and_read().await;
+    let sign_of = |key: &str| {
+        let celsius = stored.iter().find(|s| s.key == key).unwrap().record.celsius;
+        assert_eq!(celsius, 0.0, "{key}");
+        celsius.is_sign_negative()
+    };
+    assert!(sign_of("http-neg-0"), "-0.0 reached Kafka as 0.0");
+    assert!(!sign_of("http-pos-0"));
+}
+
+#[tokio::test]
 async fn bad_input_gets_400_naming_the_field() {
     let app = TestApp::spawn(&[]).await;
     let cases = [
