@@ -35,6 +35,7 @@ pub use metrics::{assert_exported, fetch_metrics, metric_value, scrape_metric};
 pub use ports::{free_port, free_ports};
 pub use private_kafka::PrivateKafka;
 pub use private_postgres::PrivatePostgres;
+pub use private_stack::PrivateStack;
 pub use running_service::{LISTEN_ON_PORT_0, RunningService};
 pub use service_process::ServiceProcess;
 pub use stack::{

@@ -40,6 +40,11 @@ static KAFKA: Component<2> = Component {
 /// Dropping it stops the broker and deletes the folder, also when the test panics, so no JVM
 /// is left behind. Starting takes a few seconds (a JVM boot); make one per test that needs an
 /// outage and use the shared broker ([`fresh_topic`](crate::fresh_topic)) for everything else.
+///
+/// It derefs to its [`PrivateStack`]: `stop()` is an outage that ends well (SIGTERM, the broker
+/// shuts down cleanly; when it returns the port refuses connections); `start_again()` brings it
+/// back on the same ports with the same data (cluster id, topics, records, committed offsets);
+/// `dir()` holds `kafka/data` and `logs/kafka.log`, worth a look when a test fails.
 #[derive(Debug)]
 pub struct PrivateKafka {
     stack: PrivateStack<2>,
@@ -74,25 +79,13 @@ impl PrivateKafka {
         let [port, _controller] = self.stack.ports();
         format!("127.0.0.1:{port}")
     }
+}
 
-    /// The broker's folder (`kafka/data`, `logs/kafka.log`, the script's output `stack-*.out`):
-    /// worth a look when a test fails. Deleted on drop.
-    pub fn dir(&self) -> &Path {
-        self.stack.dir()
-    }
+impl std::ops::Deref for PrivateKafka {
+    type Target = PrivateStack<2>;
 
-    /// Stops the broker like an outage that ends well: SIGTERM, the broker shuts down cleanly.
-    /// When this returns the process is gone and the port refuses connections. Idempotent.
-    /// Panics with the script's output if the script fails.
-    pub async fn stop(&self) {
-        self.stack.stop().await;
-    }
-
-    /// Starts the stopped broker again on the same ports with the same data (cluster id, topics,
-    /// records, committed offsets); returns when it serves clients. Idempotent.
-    /// Panics with the script's output if it does not come up.
-    pub async fn start_again(&self) {
-        self.stack.start_again().await;
+    fn deref(&self) -> &PrivateStack<2> {
+        &self.stack
     }
 }
 

@@ -45,6 +45,12 @@ static POSTGRES: Component<1> = Component {
 ///
 /// As root, `scripts/stack` runs the server as the `postgres` system user, owning the cluster
 /// folder, and makes the folders above it traversable (`o+x`) for that user when they are not.
+///
+/// It derefs to its [`PrivateStack`]: `stop()` is an outage that ends well (`pg_ctl stop -m
+/// fast`: open sessions end, their next query failing with "terminating connection due to
+/// administrator command", open transactions roll back, committed rows stay); `start_again()`
+/// brings it back on the same port with the same data; `dir()` holds `postgres/data` and
+/// `logs/postgres.log`, worth a look when a test fails.
 #[derive(Debug)]
 pub struct PrivatePostgres {
     stack: PrivateStack<1>,
@@ -77,28 +83,13 @@ impl PrivatePostgres {
         let [port] = self.stack.ports();
         port
     }
+}
 
-    /// The server's folder (`postgres/data`, `logs/postgres.log`, the script's output
-    /// `stack-*.out`): worth a look when a test fails. Deleted on drop.
-    pub fn dir(&self) -> &Path {
-        self.stack.dir()
-    }
+impl std::ops::Deref for PrivatePostgres {
+    type Target = PrivateStack<1>;
 
-    /// Stops the server like an outage that ends well: `pg_ctl stop -m fast`, which ends open
-    /// sessions (their next query fails: "terminating connection due to administrator command"),
-    /// rolls back open transactions and writes a shutdown checkpoint; committed rows stay. When
-    /// this returns the postmaster is gone and the port refuses connections. Idempotent.
-    /// Panics with the script's output if the script fails.
-    pub async fn stop(&self) {
-        self.stack.stop().await;
-    }
-
-    /// Starts the stopped server again on the same port with the same data; returns when it
-    /// accepts connections. Idempotent. Panics with the script's output if it does not come up,
-    /// for one because another process took the port while it was stopped (unlikely with an
-    /// ephemeral port, but nothing reserves it).
-    pub async fn start_again(&self) {
-        self.stack.start_again().await;
+    fn deref(&self) -> &PrivateStack<1> {
+        &self.stack
     }
 }
 

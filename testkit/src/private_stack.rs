@@ -23,7 +23,7 @@ const PORT_ATTEMPTS: usize = 3;
 /// What differs between the components: names for the script and for messages, the script's
 /// settings, and what [`Drop`] does when the script cannot stop the component.
 #[derive(Debug)]
-pub(super) struct Component<const PORTS: usize> {
+pub struct Component<const PORTS: usize> {
     /// The type named in messages: `PrivateKafka`.
     pub owner: &'static str,
     /// The script's component: `kafka`.
@@ -43,7 +43,7 @@ pub(super) struct Component<const PORTS: usize> {
 ///
 /// Dropping it stops the component and deletes the folder, also when the test panics.
 #[derive(Debug)]
-pub(super) struct PrivateStack<const PORTS: usize> {
+pub struct PrivateStack<const PORTS: usize> {
     component: &'static Component<PORTS>,
     dir: PathBuf,
     /// All 0 until the first start picks them.
