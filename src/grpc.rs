@@ -8,6 +8,7 @@ use std::{future::Future, net::SocketAddr, time::Duration};
 
 use tokio::net::TcpListener;
 use tonic::{
+    server::NamedService,
     service::{Routes, RoutesBuilder},
     transport::Server,
 };
@@ -60,6 +61,30 @@ pub async fn standard_routes(served: &[&str]) -> Result<(RoutesBuilder, HealthRe
         .set_service_status("", tonic_health::ServingStatus::Serving)
         .await;
     Ok((routes, health))
+}
+
+/// Health, reflection and the port's own service as an axum router, ready for the port's HTTP
+/// routes beside it. Health says `SERVING` for the whole server and for the service by name until
+/// the caller changes it at shutdown.
+pub async fn service_router<S>(service: S) -> Result<(axum::Router, HealthReporter), Error>
+where
+    S: tonic::codegen::Service<
+            tonic::codegen::http::Request<tonic::body::Body>,
+            Error = std::convert::Infallible,
+        > + NamedService
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Response: axum::response::IntoResponse,
+    S::Future: Send + 'static,
+{
+    let (mut routes, health) = standard_routes(&[S::NAME]).await?;
+    routes.add_service(service);
+    health
+        .set_service_status(S::NAME, tonic_health::ServingStatus::Serving)
+        .await;
+    Ok((routes.routes().into_axum_router(), health))
 }
 
 /// Binds first, so a caller that asked for port 0 learns the real port before serving.

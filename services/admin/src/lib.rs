@@ -28,12 +28,11 @@ use std::time::Duration;
 use axum::http::{HeaderName, Method};
 use sensorpipe::{
     grpc as server,
-    proto::v1::admin_service_server::{AdminServiceServer, SERVICE_NAME},
+    proto::v1::admin_service_server::AdminServiceServer,
     service::{Service, Shutdown},
 };
 use tokio::{net::TcpListener, sync::watch as signal};
 use tonic::service::Routes;
-use tonic_health::ServingStatus;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub use config::Config;
@@ -67,16 +66,11 @@ impl Service for Application {
         let admin = Admin::new(store, watch.clone());
 
         let listener = server::bind(config.listen_addr).await?;
-        let (mut routes, health) = server::standard_routes(&[SERVICE_NAME]).await?;
-        routes.add_service(AdminServiceServer::new(AdminGrpc::new(admin.clone())));
-        health
-            .set_service_status(SERVICE_NAME, ServingStatus::Serving)
-            .await;
+        let (grpc, _health) =
+            server::service_router(AdminServiceServer::new(AdminGrpc::new(admin.clone()))).await?;
         // gRPC-Web only on the gRPC routes: as a server-wide layer it would answer every other
         // HTTP/1.1 request (the JSON routes) with 400.
-        let router = routes
-            .routes()
-            .into_axum_router()
+        let router = grpc
             .route_layer(tonic_web::GrpcWebLayer::new())
             .merge(http::router(admin))
             .merge(sensorpipe::metrics::router())

@@ -64,20 +64,14 @@ impl Service for Application {
         let admission = Admission::Within(config.limits.admission_timeout);
 
         let listener = server::bind(config.listen_addr).await?;
-        let (mut routes, health) = server::standard_routes(&[SERVICE_NAME]).await?;
         let service = IngestGrpc::new(
             ingestor.clone(),
             config.limits.max_in_flight_batches,
             admission,
             stopping_rx,
         );
-        routes.add_service(IngestServiceServer::new(service));
-        health
-            .set_service_status(SERVICE_NAME, ServingStatus::Serving)
-            .await;
-        let router = routes
-            .routes()
-            .into_axum_router()
+        let (grpc, health) = server::service_router(IngestServiceServer::new(service)).await?;
+        let router = grpc
             .merge(http::router(ingestor.clone(), admission))
             .merge(sensorpipe::metrics::router());
         Ok(Self {
