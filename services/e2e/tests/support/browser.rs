@@ -160,11 +160,9 @@ impl Scenario {
     }
 }
 
-/// `target/dashboard-screenshots` (under `CARGO_TARGET_DIR` when set).
+/// `<repo>/target/dashboard-screenshots`, where `scripts/dev screenshot` takes the README's from.
 pub fn screenshot_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| repo_root().join("target"), |dir| repo_root().join(dir))
-        .join("dashboard-screenshots")
+    repo_root().join("target/dashboard-screenshots")
 }
 
 /// What every scenario needs before node starts, each missing piece as one line naming setup.
