@@ -9,15 +9,18 @@
 //! - [`topic`]: a whole test topic read back, to compare with what was sent.
 //! - [`RunningService`]: a service started in-process on port 0, stopped or killed;
 //!   [`ServiceProcess`]: a service binary as its own process.
-//! - [`metrics`]: a metric's value from a `/metrics` page.
+//! - [`metrics`]: a metric's value from a `/metrics` page; [`TempDir`]: scratch files, removed.
 //! - [`rows`]: rows of `measurements` written straight into a test database.
+//! - [`envoy`]: the real Envoy from the repository's `envoy.yaml` in front of a test's admin,
+//!   and Envoy's own verdict on a config.
 //! - [`static_check`]: the Python checks of `stack/checks/` on a file and on broken copies;
-//!   [`tools`]: the command-line tools the documented examples use; [`docs`]: the shell
-//!   examples of README.md and docs/*.md, read as a reader reads them.
+//!   [`tools`]: the command-line tools the tests run; [`docs`]: the shell examples of README.md
+//!   and docs/*.md, read as a reader reads them.
 
 use std::path::{Path, PathBuf};
 
 pub mod docs;
+pub mod envoy;
 pub mod metrics;
 mod ports;
 mod private_kafka;
@@ -28,6 +31,7 @@ mod running_service;
 mod service_process;
 pub mod stack;
 pub mod static_check;
+mod temp_dir;
 pub mod tools;
 pub mod topic;
 
@@ -41,6 +45,7 @@ pub use service_process::ServiceProcess;
 pub use stack::{
     START_STACK, database_url, fresh_database, fresh_topic, kafka_brokers, require_kafka,
 };
+pub use temp_dir::TempDir;
 pub use topic::{RawRecord, StoredRecord, read_topic, read_topic_raw};
 
 /// `prefix-<uuid>`: a topic, group or database name no other test (or run) uses.

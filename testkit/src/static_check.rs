@@ -2,16 +2,16 @@
 //! and on broken copies of it, so each check is shown to bite.
 
 use std::{
-    env, fs,
+    fs,
     path::{Path, PathBuf},
-    process::Command,
-    sync::atomic::{AtomicU32, Ordering},
+    process::{Command, Output},
 };
 
-use crate::repo_root;
-
-/// The command that creates the venv the checks run in.
-const SETUP_COMMAND: &str = "scripts/dev setup";
+use crate::{
+    repo_root,
+    temp_dir::TempDir,
+    tools::{SETUP_COMMAND, stack_dir},
+};
 
 /// What a check printed and how it exited.
 #[derive(Debug)]
@@ -22,8 +22,19 @@ pub struct Verdict {
     pub stderr: String,
 }
 
+impl From<Output> for Verdict {
+    fn from(output: Output) -> Self {
+        Self {
+            ok: output.status.success(),
+            exit_code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).trim().to_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        }
+    }
+}
+
 fn venv_python() -> PathBuf {
-    let python = repo_root().join(".stack/venv/bin/python");
+    let python = stack_dir().join("venv/bin/python");
     assert!(
         python.exists(),
         "{} is missing: run `{SETUP_COMMAND}` to create the venv of the static checks",
@@ -41,50 +52,38 @@ pub fn run(script: &str, file: &Path) -> Verdict {
         .current_dir(&root)
         .output()
         .unwrap_or_else(|e| panic!("cannot run stack/checks/{script}: {e}"));
-    Verdict {
-        ok: output.status.success(),
-        exit_code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).trim().to_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-    }
+    Verdict::from(output)
 }
 
 /// Writes `<repo>/<file>` with `from` replaced by `to` into a temp dir, runs `script` on it and
 /// returns the verdict. Panics if `from` no longer occurs, so a broken-file test cannot go stale silently.
 pub fn run_on_broken_copy(script: &str, file: &str, from: &str, to: &str) -> Verdict {
-    let root = repo_root();
+    run(script, broken_copy(file, from, to).path())
+}
+
+/// `<repo>/<file>` with the first `from` replaced by `to`, in a temp dir that lives as long as
+/// the copy. Panics if `from` no longer occurs, so a broken-file test cannot go stale silently.
+pub fn broken_copy(file: &str, from: &str, to: &str) -> BrokenCopy {
     let original =
-        fs::read_to_string(root.join(file)).unwrap_or_else(|e| panic!("read {file}: {e}"));
+        fs::read_to_string(repo_root().join(file)).unwrap_or_else(|e| panic!("read {file}: {e}"));
     assert!(
         original.contains(from),
         "{from:?} no longer occurs in {file}; update this test to the new file"
     );
-    let dir = TempDir::new();
-    let path = dir.0.join(file);
+    let dir = TempDir::new("check");
+    let path = dir.path().join(file);
     fs::write(&path, original.replacen(from, to, 1)).expect("write the broken copy");
-    run(script, &path)
+    BrokenCopy { path, _dir: dir }
 }
 
-/// A fresh directory under the system temp dir, removed again when dropped (also on panic).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let name = format!(
-            "sensorpipe-check-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
-        let dir = env::temp_dir().join(name);
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("create temp dir");
-        Self(dir)
-    }
+/// A broken copy of a repository file; its directory goes when it is dropped.
+pub struct BrokenCopy {
+    path: PathBuf,
+    _dir: TempDir,
 }
 
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
+impl BrokenCopy {
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 }

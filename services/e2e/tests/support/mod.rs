@@ -1,7 +1,9 @@
 //! What the tests across services share: each service started in-process on port 0 and pointed at
-//! the test's own topic, group or database, and the real generator run against ingest. Each test
-//! binary uses part of it.
+//! the test's own topic, group or database, the real generator run against ingest, and the
+//! dashboard's browser scenarios ([`browser`]). Each test binary uses part of it.
 #![allow(dead_code)]
+
+pub mod browser;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -43,8 +45,18 @@ pub async fn start_saver(
 
 /// Admin reading `database_url`; `args` are extra flags.
 pub async fn start_admin(database_url: &str, args: &[&str]) -> RunningService<admin::Application> {
-    let base = ["--database-url", database_url];
-    RunningService::start_with_args(LISTEN_ON_PORT_0.iter().chain(&base).chain(args)).await
+    start_admin_at(LISTEN_ON_PORT_0[1], database_url, args).await
+}
+
+/// Admin on `listen_addr` (a fixed port, to restart it where its clients expect it) reading
+/// `database_url`; `args` are extra flags.
+pub async fn start_admin_at(
+    listen_addr: &str,
+    database_url: &str,
+    args: &[&str],
+) -> RunningService<admin::Application> {
+    let base = ["--listen-addr", listen_addr, "--database-url", database_url];
+    RunningService::start_with_args(base.iter().chain(args)).await
 }
 
 /// The generator sending to `url`, giving up within 30 s if ingest is gone; `args` are extra

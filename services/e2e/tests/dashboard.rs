@@ -1,0 +1,556 @@
+//! The dashboard in a real browser (headless chromium, driven by the scenarios of `web/tests/`)
+//! against a real admin on a fresh database, in each of the two ways a browser reaches it: admin's
+//! own port, and a real Envoy from `envoy.yaml` in front of that admin. What the page must show is
+//! worked out here from the rows the test saved, or asked of the admin's gRPC API where the page
+//! must match it (the table's pages). Screenshots of every scenario at laptop and phone size:
+//! `target/dashboard-screenshots/<way>-<scenario>[-phone].png`.
+
+mod support;
+
+use std::{collections::BTreeMap, time::Duration};
+
+use chrono::{DateTime, SecondsFormat, SubsecRound, TimeDelta, Utc};
+use diesel_async::AsyncPgConnection;
+use prost_types::Timestamp;
+use sensorpipe::{
+    db::{NewMeasurement, to_timestamp},
+    proto::v1::{ListMeasurementsRequest, Measurement, admin_service_client::AdminServiceClient},
+};
+use serde_json::{Value, json};
+use testkit::{RunningService, envoy::Envoy};
+use tokio::runtime::Runtime;
+use tonic::{Code, transport::Channel};
+
+use support::{browser::Scenario, start_admin_at};
+
+/// The sensors the live chart follows; the others' rows must stay off it.
+const CHARTED: [&str; 2] = ["lab-1", "lab-2"];
+/// The table's filter: one sensor, a time range, pages small enough to make several.
+const TABLE_SENSOR: &str = "lab-2";
+const TABLE_PAGE_SIZE: i32 = 4;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Way {
+    /// The page and its API at `http://<admin>/`.
+    Admin,
+    /// The page and its API at Envoy's listener, admin behind it.
+    Envoy,
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dashboard_on_admins_own_port() {
+    every_scenario(Way::Admin).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dashboard_through_envoy() {
+    every_scenario(Way::Envoy).await;
+}
+
+async fn every_scenario(way: Way) {
+    let mut stage = Stage::new(way).await;
+    // The sensors view first: its ages are only right while the seeded rows are seconds old.
+    sensors_view(&stage).await;
+    table(&stage).await;
+    cors(&stage).await;
+    // Last: it saves rows and restarts the admin.
+    live_chart_across_admin_restarts(&mut stage).await;
+    stage.check_the_way_in().await;
+}
+
+/// The sensors view lists exactly the saved sensors, each with its latest reading.
+async fn sensors_view(stage: &Stage) {
+    let mut latest: BTreeMap<&str, &NewMeasurement> = BTreeMap::new();
+    for row in &stage.saved {
+        let newest = latest.entry(&row.sensor_id).or_insert(row);
+        if row.measured_at > newest.measured_at {
+            *newest = row;
+        }
+    }
+    let sensors: Vec<Value> = latest.values().map(|row| point(row)).collect();
+    assert_eq!(sensors.len(), 5, "the seed's sensors");
+    let input = json!({ "url": stage.page_url(), "sensors": sensors });
+    Scenario::start("sensors", &stage.shot("sensors"), input)
+        .finish()
+        .await;
+}
+
+/// The table pages as `ListMeasurements` does with the same filter, shows the API's error for a
+/// range it refuses next to the input it names, and downloads every row of the filter as CSV.
+async fn table(stage: &Stage) {
+    let mut of_sensor: Vec<&NewMeasurement> = stage
+        .saved
+        .iter()
+        .filter(|row| row.sensor_id == TABLE_SENSOR)
+        .collect();
+    of_sensor.sort_by_key(|row| std::cmp::Reverse(row.measured_at));
+    // From the 31st newest (inclusive) to the 16th newest (exclusive): both bounds are rows'
+    // times, so an off-by-one at either end shows.
+    let (start, end) = (of_sensor[30].measured_at, of_sensor[15].measured_at);
+    let in_range = &of_sensor[16..=30];
+    let filter = ListMeasurementsRequest {
+        page_size: TABLE_PAGE_SIZE,
+        sensor_id: TABLE_SENSOR.into(),
+        start_time: Some(to_timestamp(start)),
+        end_time: Some(to_timestamp(end)),
+        page_token: String::new(),
+    };
+    let mut client = stage.grpc().await;
+    let pages = every_page(&mut client, &filter).await;
+    assert!(
+        pages.len() >= 3,
+        "{} pages: too few to page through",
+        pages.len()
+    );
+    let listed: Vec<_> = pages.iter().flatten().map(identity).collect();
+    let saved: Vec<_> = in_range.iter().map(|row| saved_identity(row)).collect();
+    assert_eq!(
+        listed, saved,
+        "ListMeasurements gives the saved rows of the filter"
+    );
+    let all_rows = every_page(
+        &mut client,
+        &ListMeasurementsRequest {
+            page_size: 1000,
+            ..filter.clone()
+        },
+    )
+    .await
+    .concat();
+
+    let refused = client
+        .list_measurements(ListMeasurementsRequest {
+            start_time: filter.end_time,
+            end_time: filter.start_time,
+            ..filter.clone()
+        })
+        .await
+        .expect_err("admin refuses an end before the start");
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    let (field, _) = refused
+        .message()
+        .split_once(": ")
+        .unwrap_or_else(|| panic!("the message names its field: {refused:?}"));
+    assert_eq!(field, "end_time", "{refused:?}");
+
+    let input = json!({
+        "url": stage.page_url(),
+        "pages": pages.iter().map(|page| page.iter().map(api_row).collect::<Vec<_>>()).collect::<Vec<_>>(),
+        "filter": {
+            "sensor_id": TABLE_SENSOR,
+            "start_time": rfc3339(start),
+            "end_time": rfc3339(end),
+            "page_size": TABLE_PAGE_SIZE,
+        },
+        "bad_range": {
+            "start_time": rfc3339(end),
+            "end_time": rfc3339(start),
+            "field": field,
+            "message_prefix": refused.message(),
+        },
+        "csv_rows": all_rows.iter().map(api_row).collect::<Vec<_>>(),
+    });
+    Scenario::start("table", &stage.shot("table"), input)
+        .finish()
+        .await;
+}
+
+/// A page from one origin calling the API on another: the browser's preflight is answered.
+/// Admin's own port: the page at `localhost`, the API at `127.0.0.1` (the host name alone makes
+/// another origin). Through Envoy: the page from admin, the API at Envoy, so envoy.yaml's CORS
+/// policy answers.
+async fn cors(stage: &Stage) {
+    let admin = stage.admin().addr;
+    let (page, api) = match &stage.envoy {
+        None => (
+            format!("http://localhost:{}/", admin.port()),
+            format!("http://{admin}"),
+        ),
+        Some(envoy) => (format!("http://{admin}/"), envoy.url()),
+    };
+    let input = json!({ "page_origin_url": page, "api_url": api });
+    Scenario::start("cors", &stage.shot("cors"), input)
+        .finish()
+        .await;
+}
+
+/// How the admin goes away in the middle of a watch.
+#[derive(Debug, Clone, Copy)]
+enum Outage {
+    /// A graceful stop, as on SIGTERM: watches are ended with UNAVAILABLE, calls drained.
+    Stop,
+    /// A crash: connections drop mid-stream, nobody says why.
+    Crash,
+}
+
+/// The live chart loads its window, then shows every row saved after the page opened exactly
+/// once: while the admin serves, and across a stop and a crash of the admin (rows saved while it
+/// was down included), with the page saying it is reconnecting meanwhile.
+async fn live_chart_across_admin_restarts(stage: &mut Stage) {
+    let initial: Vec<Value> = stage
+        .saved
+        .iter()
+        .filter(|row| CHARTED.contains(&row.sensor_id.as_str()))
+        .map(point)
+        .collect();
+    let input = json!({ "url": stage.page_url(), "sensors": CHARTED, "initial": initial });
+    let mut page = Scenario::start("live", &stage.shot("live"), input);
+    page.expect("ready").await;
+
+    let mut since_opened = stage
+        .save_now(&[("lab-1", 21.93), ("lab-2", 23.35), ("roof-4", -1.75)])
+        .await;
+    page.send(expected(&since_opened)).await;
+    page.expect("seen").await;
+
+    let outages = [
+        (
+            Outage::Stop,
+            [("lab-1", 21.97), ("freezer-3", -18.62)],
+            [("lab-2", 23.31), ("lab-1", 22.04)],
+        ),
+        (
+            Outage::Crash,
+            [("lab-2", 23.28), ("lab-1", 22.1)],
+            [("roof-4", -1.8), ("lab-2", 23.24)],
+        ),
+    ];
+    for (outage, while_down, once_back) in outages {
+        stage.stop_admin(outage).await;
+        page.send(json!({ "event": "admin_down" })).await;
+        page.expect("reconnecting").await;
+        since_opened.extend(stage.save_now(&while_down).await);
+        stage.start_admin().await;
+        page.send(json!({ "event": "admin_up" })).await;
+        page.expect("live").await;
+        since_opened.extend(stage.save_now(&once_back).await);
+        page.send(expected(&since_opened)).await;
+        page.expect("seen").await;
+        if let Some(envoy) = &mut stage.envoy {
+            envoy.assert_running();
+        }
+    }
+    page.send(json!({ "event": "end" })).await;
+    page.expect("done").await;
+    page.finish().await;
+}
+
+/// live.mjs's `expect`: every charted row of `rows`.
+fn expected(rows: &[NewMeasurement]) -> Value {
+    let charted: Vec<Value> = rows
+        .iter()
+        .filter(|row| CHARTED.contains(&row.sensor_id.as_str()))
+        .map(point)
+        .collect();
+    json!({ "expect": charted })
+}
+
+/// One way in: a fresh database with the seed, an admin on a port fixed up front (so a restarted
+/// admin is where the page and Envoy look), and Envoy in front of it when that is the way.
+struct Stage {
+    way: Way,
+    database_url: String,
+    db: AsyncPgConnection,
+    listen_addr: String,
+    admin: Option<CrashableAdmin>,
+    envoy: Option<Envoy>,
+    /// Every row saved so far, in save order.
+    saved: Vec<NewMeasurement>,
+}
+
+impl Stage {
+    async fn new(way: Way) -> Self {
+        let database_url = testkit::fresh_database("dashboard").await;
+        let db = sensorpipe::db::connect(&database_url)
+            .await
+            .expect("the test database");
+        let mut stage = Self {
+            way,
+            database_url,
+            db,
+            listen_addr: format!("127.0.0.1:{}", testkit::free_port()),
+            admin: None,
+            envoy: None,
+            saved: Vec::new(),
+        };
+        stage.save(seed(Utc::now())).await;
+        stage.start_admin().await;
+        if way == Way::Envoy {
+            stage.envoy = Some(Envoy::start(stage.admin().addr).await);
+        }
+        stage
+    }
+
+    fn admin(&self) -> &RunningService<admin::Application> {
+        let admin = self.admin.as_ref().expect("admin is running");
+        admin.service.as_ref().expect("admin is serving")
+    }
+
+    async fn start_admin(&mut self) {
+        let admin = CrashableAdmin::start(&self.listen_addr, &self.database_url).await;
+        self.admin = Some(admin);
+    }
+
+    async fn stop_admin(&mut self, outage: Outage) {
+        let admin = self.admin.take().expect("admin is running");
+        match outage {
+            Outage::Stop => admin.stop().await,
+            Outage::Crash => admin.crash().await,
+        }
+    }
+
+    /// The dashboard's address for this way.
+    fn page_url(&self) -> String {
+        match &self.envoy {
+            None => format!("http://{}/", self.listen_addr),
+            Some(envoy) => format!("{}/", envoy.url()),
+        }
+    }
+
+    /// `<way>-<scenario>`: the screenshots' name.
+    fn shot(&self, scenario: &str) -> String {
+        let way = match self.way {
+            Way::Admin => "admin",
+            Way::Envoy => "envoy",
+        };
+        format!("{way}-{scenario}")
+    }
+
+    async fn grpc(&self) -> AdminServiceClient<Channel> {
+        AdminServiceClient::connect(self.admin().url(""))
+            .await
+            .expect("admin accepts gRPC connections")
+    }
+
+    /// Saves `rows` in one statement, as one saver batch would.
+    async fn save(&mut self, rows: Vec<NewMeasurement>) -> Vec<NewMeasurement> {
+        let inserted = testkit::rows::insert(&mut self.db, &rows)
+            .await
+            .expect("rows insert");
+        assert_eq!(inserted, rows.len());
+        self.saved.extend(rows.iter().cloned());
+        rows
+    }
+
+    /// Saves one reading per `(sensor, celsius)`, measured now.
+    async fn save_now(&mut self, readings: &[(&str, f64)]) -> Vec<NewMeasurement> {
+        let rows = readings
+            .iter()
+            .map(|&(sensor, celsius)| reading(sensor, now_in_micros(), celsius))
+            .collect();
+        self.save(rows).await
+    }
+
+    /// Through Envoy, the page's calls really went through it: the gRPC-Web calls to the `admin`
+    /// cluster, the page's files to `admin_http`; and Envoy outlived both admin outages.
+    async fn check_the_way_in(&mut self) {
+        let Some(envoy) = &mut self.envoy else {
+            return;
+        };
+        envoy.assert_running();
+        for cluster in ["admin", "admin_http"] {
+            let requests = envoy
+                .stat(&format!("cluster.{cluster}.upstream_rq_total"))
+                .await;
+            assert!(requests > 0, "no request went to cluster {cluster}");
+        }
+    }
+}
+
+/// Admin serving from a runtime of its own, so that it can crash for real. `RunningService::kill`
+/// aborts only the server's task: the tasks of open connections outlive it, and admin's watches
+/// then end politely with its shutdown UNAVAILABLE, exactly as on a graceful stop. Shutting the
+/// whole runtime down drops every task of this admin at once, connections and database pool
+/// included: to the page (and to Envoy), a crash.
+struct CrashableAdmin {
+    service: Option<RunningService<admin::Application>>,
+    runtime: Option<Runtime>,
+}
+
+impl CrashableAdmin {
+    /// Admin on `listen_addr` reading `database_url`, serving the built dashboard.
+    async fn start(listen_addr: &str, database_url: &str) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("admin")
+            .enable_all()
+            .build()
+            .expect("a runtime for admin");
+        let (listen_addr, database_url) = (listen_addr.to_owned(), database_url.to_owned());
+        let web_dir = testkit::repo_root().join("web/dist");
+        let web_dir = web_dir.to_str().expect("a UTF-8 path").to_owned();
+        let service = runtime
+            .spawn(async move {
+                start_admin_at(&listen_addr, &database_url, &["--web-dir", &web_dir]).await
+            })
+            .await
+            .unwrap_or_else(|e| panic!("admin does not start: {e}"));
+        Self {
+            service: Some(service),
+            runtime: Some(runtime),
+        }
+    }
+
+    /// A graceful stop; panics unless admin returns `Ok`.
+    async fn stop(mut self) {
+        self.service.take().expect("serving").stop().await;
+        self.shut_down().await;
+    }
+
+    /// Every task of this admin dropped where it stands; returns once its port is free.
+    async fn crash(mut self) {
+        self.shut_down().await;
+    }
+
+    async fn shut_down(&mut self) {
+        let runtime = self.runtime.take().expect("a runtime");
+        tokio::task::spawn_blocking(move || runtime.shutdown_timeout(Duration::from_secs(10)))
+            .await
+            .expect("admin's runtime shuts down");
+    }
+}
+
+impl Drop for CrashableAdmin {
+    fn drop(&mut self) {
+        // A test that panicked: dropping a runtime would block inside the test's own runtime.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// Five sensors of believable readings, timed back from `now` in whole seconds plus distinct
+/// microseconds (which every view must keep). Four report every 15 s over the last 10 minutes,
+/// the latest ~5 s old; `old-5` stopped two hours ago (stale). A freezer reads below zero; the
+/// roof sensor crosses zero, with a -0.0 on the way and a negative latest reading. (A -0.0 as the
+/// latest reading fails sensors.mjs today: the page's `data-celsius` writes -0 as "0".)
+fn seed(now: DateTime<Utc>) -> Vec<NewMeasurement> {
+    let now = now.trunc_subsecs(0);
+    let mut rows = Vec::new();
+    for k in 0..40 {
+        let at = |offset: i64| {
+            now - TimeDelta::seconds(5 + 15 * k + offset) + TimeDelta::microseconds(123_456 + k)
+        };
+        let step = k as f64;
+        rows.push(reading(
+            "lab-1",
+            at(0),
+            round2(21.2 + 0.6 * (step / 5.0).sin()),
+        ));
+        rows.push(reading(
+            "lab-2",
+            at(3),
+            round2(23.1 + 0.4 * (step / 4.0).cos()),
+        ));
+        rows.push(reading(
+            "freezer-3",
+            at(7),
+            round2(-18.4 + 0.5 * (step / 3.0).sin()),
+        ));
+        let roof = (10 * k - 150) as f64 / 100.0;
+        rows.push(reading(
+            "roof-4",
+            at(11),
+            if roof == 0.0 { -0.0 } else { roof },
+        ));
+    }
+    for k in 0..3 {
+        let at = now - TimeDelta::hours(2) - TimeDelta::seconds(15 * k);
+        rows.push(reading("old-5", at, 15.25 + 0.5 * k as f64));
+    }
+    rows
+}
+
+fn reading(sensor: &str, measured_at: DateTime<Utc>, celsius: f64) -> NewMeasurement {
+    NewMeasurement {
+        sensor_id: sensor.into(),
+        measured_at,
+        celsius,
+        ingested_at: measured_at + TimeDelta::milliseconds(250),
+    }
+}
+
+fn round2(celsius: f64) -> f64 {
+    (celsius * 100.0).round() / 100.0
+}
+
+/// Now, to the microsecond PostgreSQL keeps (it would round finer digits, not cut them).
+fn now_in_micros() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// Every page `ListMeasurements` gives for `filter`, in order.
+async fn every_page(
+    client: &mut AdminServiceClient<Channel>,
+    filter: &ListMeasurementsRequest,
+) -> Vec<Vec<Measurement>> {
+    let mut pages = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = client
+            .list_measurements(ListMeasurementsRequest {
+                page_token,
+                ..filter.clone()
+            })
+            .await
+            .expect("ListMeasurements answers")
+            .into_inner();
+        pages.push(page.measurements);
+        if page.next_page_token.is_empty() {
+            return pages;
+        }
+        assert!(pages.len() < 1000, "ListMeasurements keeps offering pages");
+        page_token = page.next_page_token;
+    }
+}
+
+/// What a saved row and a listed one share: sensor, measured_at, celsius, ingested_at.
+type Identity = (String, DateTime<Utc>, f64, DateTime<Utc>);
+
+fn saved_identity(row: &NewMeasurement) -> Identity {
+    (
+        row.sensor_id.clone(),
+        row.measured_at,
+        row.celsius,
+        row.ingested_at,
+    )
+}
+
+fn identity(row: &Measurement) -> Identity {
+    (
+        row.sensor_id.clone(),
+        time(row.measured_at.as_ref()),
+        row.celsius,
+        time(row.ingested_at.as_ref()),
+    )
+}
+
+/// A saved row as the page reports a point or a sensor's latest reading.
+fn point(row: &NewMeasurement) -> Value {
+    json!({
+        "sensor_id": row.sensor_id,
+        "measured_at": rfc3339(row.measured_at),
+        "celsius": row.celsius,
+    })
+}
+
+/// A listed row as the HTTP JSON gives it, which is what table.mjs compares with.
+fn api_row(row: &Measurement) -> Value {
+    json!({
+        "sensor_id": row.sensor_id,
+        "measured_at": rfc3339(time(row.measured_at.as_ref())),
+        "celsius": row.celsius,
+        "ingested_at": rfc3339(time(row.ingested_at.as_ref())),
+        "saved_at": rfc3339(time(row.saved_at.as_ref())),
+    })
+}
+
+/// RFC 3339 in UTC with six fraction digits, as the API writes times.
+fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn time(at: Option<&Timestamp>) -> DateTime<Utc> {
+    let at = at.expect("a time is set");
+    DateTime::from_timestamp(at.seconds, at.nanos as u32).expect("a valid time")
+}
