@@ -70,7 +70,10 @@ impl<S: Service> RunningService<S> {
             .unwrap_or_else(|e| panic!("{} stopped with an error: {e}", name::<S>()));
     }
 
-    /// A crash: the task is aborted, connections drop mid-stream and nothing is drained.
+    /// Aborts the serving task: nothing is drained and the service's own shutdown steps do not run.
+    /// Connections already accepted run in tasks of their own and may outlive it; a test that
+    /// needs every connection cut, as a crash cuts them, runs the service on a runtime of its own
+    /// and shuts that down (see the dashboard test's admin).
     pub async fn kill(self) {
         self.served.abort();
         let _ = self.served.await;

@@ -62,6 +62,11 @@ pub enum AdminError {
          reconnect with cursor {cursor:?} to resume without missing a row"
     )]
     TooSlow { buffer: usize, cursor: String },
+    /// Said to every watcher when admin stops: nothing is wrong with the data or the database.
+    #[error(
+        "admin is shutting down; reconnect with your last cursor to resume without missing a row"
+    )]
+    ShuttingDown,
 }
 
 impl AdminError {
@@ -75,7 +80,7 @@ impl AdminError {
     pub fn code(&self) -> Code {
         match self {
             Self::Invalid { .. } => Code::InvalidArgument,
-            Self::Unavailable(_) => Code::Unavailable,
+            Self::Unavailable(_) | Self::ShuttingDown => Code::Unavailable,
             Self::TooSlow { .. } => Code::ResourceExhausted,
         }
     }

@@ -192,8 +192,7 @@ impl Watch {
                 }
             }
             () = stopped(&mut stopping) => {
-                let error = AdminError::Unavailable("the admin service is shutting down".into());
-                let _ = tx.send(Err(error)).await;
+                let _ = tx.send(Err(AdminError::ShuttingDown)).await;
             }
         }
         metrics::WATCHERS.dec();

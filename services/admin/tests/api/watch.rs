@@ -223,5 +223,11 @@ async fn stopping_the_service_ends_watches_with_unavailable() {
         .expect("the watch ends promptly")
         .expect_err("with a status");
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    assert!(
+        status
+            .message()
+            .starts_with("admin is shutting down; reconnect"),
+        "says why and what to do, not that the database failed: {status:?}"
+    );
     timeout(DEADLINE, stop).await.unwrap().unwrap();
 }
