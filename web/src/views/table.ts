@@ -2,6 +2,7 @@
 // and time range, all of it in the URL; and a CSV of everything the filter matches.
 
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { celsiusText, exact2 } from "../celsius";
 import { h } from "../dom";
 import { Refused, retrying } from "../retry";
 import { CSV_HEADER, csvLine, type Row, toRow } from "../rows";
@@ -247,7 +248,7 @@ export function tableView(ctx: ViewContext): TableView {
           { testid: "measurement-row", "data-sensor-id": r.sensor_id },
           h("td", { testid: "cell-sensor" }, r.sensor_id),
           h("td", {}, h("time", { testid: "cell-measured", datetime: r.measured_at }, r.measured_at)),
-          h("td", { class: "num", testid: "cell-celsius", "data-celsius": String(r.celsius) }, exact2(r.celsius)),
+          h("td", { class: "num", testid: "cell-celsius", "data-celsius": celsiusText(r.celsius) }, exact2(r.celsius)),
           h("td", {}, h("time", { testid: "cell-ingested", datetime: r.ingested_at }, r.ingested_at)),
           h("td", {}, h("time", { testid: "cell-saved", datetime: r.saved_at }, r.saved_at)),
         ),
@@ -312,12 +313,6 @@ export function tableView(ctx: ViewContext): TableView {
   }
   update(state);
   return { el, update };
-}
-
-/** Two decimals, lined up, unless that would hide a digit the API gave. */
-function exact2(celsius: number): string {
-  const fixed = celsius.toFixed(2);
-  return Number(fixed) === celsius ? fixed : String(celsius);
 }
 
 function csvName(s: ViewState): string {
