@@ -59,10 +59,21 @@ export interface BannerAction {
  * so keyboard focus stays on it.
  */
 export class Banner {
-  private readonly message = h("span", { role: "alert", testid: "banner-message" });
-  private readonly detail = h("span", { class: "detail" });
-  private readonly button = h("button", { type: "button", hidden: true });
-  readonly el = h("div", { class: "banner", testid: "banner", hidden: true }, this.message, this.detail, this.button);
+  private readonly message = h("span", { class: "message", role: "alert", testid: "banner-message" });
+  /** A timer: read when reached, never announced on its own each second. */
+  private readonly detail = h("span", { class: "detail", role: "timer", testid: "banner-detail" });
+  private readonly button = h("button", { type: "button", hidden: true, testid: "banner-action" });
+  // The spaces between the parts keep them apart for anything that reads the text as one string
+  // (screen readers' reading of the region, copy and paste); the layout separates them visually.
+  readonly el = h(
+    "div",
+    { class: "banner", testid: "banner", hidden: true },
+    this.message,
+    " ",
+    this.detail,
+    " ",
+    this.button,
+  );
   private action?: BannerAction;
 
   constructor() {
@@ -72,6 +83,7 @@ export class Banner {
   show(message: string, detail = "", action?: BannerAction): void {
     if (this.message.textContent !== message) this.message.textContent = message;
     this.detail.textContent = detail;
+    this.detail.hidden = !detail;
     this.action = action;
     this.button.hidden = !action;
     if (action) this.button.textContent = action.label;

@@ -1,6 +1,7 @@
 // The one shape every view works with: a measurement with its times as the API's RFC 3339 text.
 
 import type { Measurement } from "./gen/sensorpipe/v1/admin_pb";
+import { celsiusText } from "./celsius";
 import { epochSeconds, rfc3339 } from "./time";
 
 export interface Row {
@@ -31,7 +32,10 @@ export function rowKey(row: { sensor_id: string; measured_at: string }): string 
 
 export const CSV_HEADER = "sensor_id,measured_at,celsius,ingested_at,saved_at";
 
-/** One CSV line. Sensor ids and RFC 3339 times never hold a comma or a quote: nothing to escape. */
+/**
+ * One CSV line. Sensor ids and RFC 3339 times never hold a comma or a quote: nothing to escape.
+ * The temperature is the API's exact number, -0 as "-0".
+ */
 export function csvLine(row: Row): string {
-  return `${row.sensor_id},${row.measured_at},${row.celsius},${row.ingested_at},${row.saved_at}`;
+  return `${row.sensor_id},${row.measured_at},${celsiusText(row.celsius)},${row.ingested_at},${row.saved_at}`;
 }

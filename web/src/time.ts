@@ -63,8 +63,3 @@ export function formatAge(ms: number): string {
   if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
   return `${Math.floor(s / 86400)} d ago`;
 }
-
-/** A temperature for reading at a glance, in a column: always two decimals. */
-export function formatCelsius(celsius: number): string {
-  return `${celsius.toFixed(2)} °C`;
-}

@@ -42,4 +42,16 @@ scenario(async ({ input, context, page }) => {
     calls.some((c) => c.method === "POST" && c.url.endsWith("/sensorpipe.v1.AdminService/ListSensors") && c.status === 200),
     `a gRPC-Web ListSensors call to ${api.origin} answered 200: ${JSON.stringify(calls)}`,
   );
+
+  // The screenshot shows the list as a person sees it: every row in view with its sparkline drawn
+  // (they are fetched across the origins too, after the list, for the rows in view only).
+  await waitFor(page, "a sparkline in every row in view", () => {
+    const list = document.querySelector("[data-testid=sensor-list]").getBoundingClientRect();
+    const rows = [...document.querySelectorAll("[data-testid=sensor-row]")].filter((a) => {
+      const box = a.getBoundingClientRect();
+      return box.bottom > list.top && box.top < list.bottom;
+    });
+    return rows.length > 0 && rows.every((a) => a.querySelector("[data-testid=sparkline]"));
+  }, undefined, 30_000);
+  assert.equal(await page.isVisible("[data-testid=banner]"), false, "no error banner after the sparklines");
 });

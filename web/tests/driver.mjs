@@ -139,6 +139,28 @@ export function micros(text) {
   return seconds * 1_000_000n + BigInt((m[2] ?? "").padEnd(9, "0").slice(0, 6));
 }
 
+/** A temperature's exact text as the page writes it as data (`data-celsius`, CSV): -0 is "-0". */
+export function celsiusText(celsius) {
+  return Object.is(celsius, -0) ? "-0" : String(celsius);
+}
+
+/**
+ * Asserts that `text` (a `data-celsius` or a CSV field) is exactly the temperature `want` (a JSON
+ * number as the API gave it, or its text): same value and same sign (Object.is, so -0 is not 0),
+ * written as the page writes data.
+ */
+export function assertCelsiusText(text, want, what) {
+  const wanted = typeof want === "string" ? Number(want) : want;
+  assert.equal(typeof text, "string", `${what}: no temperature text`);
+  assert.ok(Object.is(Number(text), wanted), `${what}: ${JSON.stringify(text)}, the API gave ${celsiusText(wanted)}`);
+  if (typeof want === "number") assert.equal(text, celsiusText(want), `${what}: the text of ${celsiusText(want)}`);
+}
+
+/** Whether a shown temperature ("-0.00 °C") has the sign of the value: a minus for every negative, -0 too. */
+export function shownSignOk(shown, celsius) {
+  return shown.trim().startsWith("-") === (celsius < 0 || Object.is(celsius, -0));
+}
+
 /** A reading's identity (the table's primary key), the same whatever its time's text form. */
 export function key(row) {
   const us = micros(row.measured_at);

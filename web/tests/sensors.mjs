@@ -7,7 +7,7 @@
 //   "screenshot": PNG path, "phone_screenshot"?: PNG path }
 // stdin: not read. stdout: only {"event":"failed",...} on failure (see driver.mjs).
 import assert from "node:assert/strict";
-import { log, micros, scenario, view, waitFor, waitReady, withHash } from "./driver.mjs";
+import { assertCelsiusText, celsiusText, log, micros, scenario, shownSignOk, view, waitFor, waitReady, withHash } from "./driver.mjs";
 
 /** Every row of the virtualised list, scrolling it from top to bottom. */
 function allRows(page) {
@@ -26,7 +26,7 @@ function allRows(page) {
           sensor_id: a.dataset.sensorId,
           id_text: a.querySelector("[data-testid=sensor-id]").textContent,
           value_text: a.querySelector("[data-testid=latest-value]").textContent,
-          celsius: Number(a.querySelector("[data-testid=latest-value]").dataset.celsius),
+          celsius: a.querySelector("[data-testid=latest-value]").dataset.celsius,
           measured_at: a.querySelector("[data-testid=age]").dateTime,
           age_text: a.querySelector("[data-testid=age]").textContent,
           stale: !a.querySelector("[data-testid=stale]").hidden,
@@ -54,6 +54,11 @@ scenario(async ({ input, page }) => {
   // What the view holds, exactly.
   const held = await page.evaluate(() => window.__dashboard.sensors());
   assert.deepEqual(ids(held), ids(truth), "the sensors the view holds");
+  const heldById = new Map(held.map((h) => [h.sensor_id, h]));
+  for (const t of truth) {
+    const c = heldById.get(t.sensor_id).celsius;
+    assert.ok(Object.is(c, Number(t.celsius)), `${t.sensor_id}: the view holds ${celsiusText(c)} °C, stored ${celsiusText(t.celsius)}`);
+  }
 
   // What it shows: every sensor once, with its latest reading as stored.
   const rows = await allRows(page);
@@ -65,7 +70,8 @@ scenario(async ({ input, page }) => {
     const shown = Number.parseFloat(r.value_text);
     assert.ok(Math.abs(shown - t.celsius) <= 0.0051, `${t.sensor_id}: shows ${r.value_text}, stored ${t.celsius}`);
     assert.match(r.value_text, /°C$/, `${t.sensor_id}: the unit`);
-    assert.equal(r.celsius, t.celsius, `${t.sensor_id}: data-celsius`);
+    assert.ok(shownSignOk(r.value_text, t.celsius), `${t.sensor_id}: shows ${r.value_text}, the sign of ${celsiusText(t.celsius)}`);
+    assertCelsiusText(r.celsius, t.celsius, `${t.sensor_id}: data-celsius`);
     assert.equal(micros(r.measured_at), micros(t.measured_at), `${t.sensor_id}: measured_at ${r.measured_at} vs ${t.measured_at}`);
     assert.match(r.age_text, /^(just now|\d+ (s|min|h|d) ago)$/, `${t.sensor_id}: age text ${r.age_text}`);
     const ageS = (Date.now() * 1000 - Number(micros(t.measured_at))) / 1e6;

@@ -9,12 +9,13 @@ import { Code, ConnectError } from "@connectrpc/connect";
 
 const entry = `
 export * from "./src/time";
+export * from "./src/celsius";
 export * from "./src/state";
 export * from "./src/rows";
 export * from "./src/errors";
 export * from "./src/backoff";
 export { follow } from "./src/watch";
-export { create } from "@bufbuild/protobuf";
+export { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 export { MeasurementSchema } from "./src/gen/sensorpipe/v1/admin_pb";
 `;
 const out = await build({
@@ -51,6 +52,32 @@ test("ages and temperatures read at a glance", () => {
   assert.equal(m.formatCelsius(21.5), "21.50 °C");
   assert.equal(m.formatCelsius(-3.14159), "-3.14 °C");
   assert.equal(m.formatCelsius(1234.5), "1234.50 °C");
+});
+
+test("a temperature's data text keeps its sign; its display shows a minus for every negative", () => {
+  assert.equal(m.celsiusText(-0), "-0");
+  assert.equal(m.celsiusText(0), "0");
+  assert.equal(m.celsiusText(-0.5), "-0.5");
+  assert.equal(m.celsiusText(22.9), "22.9");
+  assert.ok(Object.is(Number(m.celsiusText(-0)), -0), "the text reads back as -0");
+  assert.equal(m.formatCelsius(-0), "-0.00 °C");
+  assert.equal(m.formatCelsius(-0.004), "-0.00 °C");
+  assert.equal(m.formatCelsius(0), "0.00 °C");
+  assert.equal(m.formatCelsius(0.004), "0.00 °C");
+  assert.equal(m.exact2(-0), "-0.00");
+  assert.equal(m.exact2(0), "0.00");
+  assert.equal(m.exact2(-1.5), "-1.50");
+  assert.equal(m.exact2(21.125), "21.125");
+  assert.equal(m.exact2(-0.004), "-0.004");
+  const row = (celsius) => m.toRow(m.create(m.MeasurementSchema, { sensorId: "roof-4", celsius }));
+  assert.equal(m.csvLine(row(-0)).split(",")[2], "-0");
+  assert.equal(m.csvLine(row(0)).split(",")[2], "0");
+});
+
+test("-0.0 survives the protobuf wire both ways", () => {
+  const bytes = m.toBinary(m.MeasurementSchema, m.create(m.MeasurementSchema, { celsius: -0 }));
+  assert.ok(bytes.length > 0, "-0.0 is written, not skipped as the default");
+  assert.ok(Object.is(m.fromBinary(m.MeasurementSchema, bytes).celsius, -0));
 });
 
 test("the view state round-trips through the URL fragment", () => {

@@ -62,11 +62,17 @@ async function get(api, path) {
   return res.json();
 }
 
+/** JSON as serde_json writes it (the project's harness): -0 stays -0.0, where JSON.stringify writes 0. */
+function toJson(value) {
+  const mark = "\u0000negative-zero";
+  return JSON.stringify(value, (_k, v) => (Object.is(v, -0) ? mark : v)).replaceAll(JSON.stringify(mark), "-0.0");
+}
+
 /** Runs one scenario; `talk(child, events)` drives its stdin when it has a dialogue. */
 function run(name, input, talk) {
   return new Promise((resolve) => {
     console.error(`--- ${name}`);
-    const child = spawn(process.execPath, [`${web}tests/${name}.mjs`, JSON.stringify(input)], { stdio: ["pipe", "pipe", "inherit"] });
+    const child = spawn(process.execPath, [`${web}tests/${name}.mjs`, toJson(input)], { stdio: ["pipe", "pipe", "inherit"] });
     const events = createInterface({ input: child.stdout });
     const queue = [];
     let wake;
@@ -104,6 +110,8 @@ try {
   const seed = [];
   for (let s = 1; s <= 5; s++) for (let i = 0; i < 40; i++) seed.push([`lab-${s}`, 20 + i * 15, (18 + s + Math.sin(i / 5)).toFixed(2)]);
   seed.push(["old-1", 3600, 12.5]);
+  // Around zero, signs kept: roof-0's latest reading is -0.0, and lab-2 (the table's filter) has one.
+  seed.push(["roof-0", 10, "'-0'::float8"], ["roof-0", 25, 0], ["roof-0", 40, -0.004], ["lab-2", 52, "'-0'::float8"]);
   insert(seed);
   const api = await startAdmin();
   server = spawn(process.execPath, [`${web}tools/serve.mjs`], { stdio: ["ignore", "pipe", "inherit"] });

@@ -6,7 +6,8 @@ import type { Admin } from "../api";
 import { h } from "../dom";
 import { type Row, rowKey, toRow } from "../rows";
 import { stateHash, WINDOWS } from "../state";
-import { formatAge, formatCelsius, rfc3339, timestampFromMillis } from "../time";
+import { formatCelsius } from "../celsius";
+import { formatAge, rfc3339, timestampFromMillis } from "../time";
 import { coalesce } from "../throttle";
 import type { ViewContext } from "../view";
 import { follow, wakeRestarts } from "../watch";
@@ -161,8 +162,11 @@ export function liveView(ctx: ViewContext): HTMLElement {
         {
           stroke: "currentColor",
           grid: { stroke: "rgba(128,128,128,.2)" },
+          // Ticks at least TICK_SPACE px apart, on round UTC steps: at any width and window (5 min
+          // to 24 h) the widest label ("15:17:30") fits between two ticks with room to spare.
           values: (_u, splits, _axis, _space, step) => splits.map((t) => clock(t, step)),
-          space: 40,
+          space: TICK_SPACE,
+          incrs: TIME_INCRS,
           label: `Time (UTC), ${new Date().toISOString().slice(0, 10)}`,
           labelSize: 20,
         },
@@ -324,8 +328,20 @@ function silences(rows: Row[]): number[] {
   return deltas.flatMap((d, i) => (d > limit ? [rows[i].t + d / 2] : []));
 }
 
-/** A tick label on the UTC time axis: 24-hour clock, seconds when the ticks are that close. */
+/** The least distance between two time ticks, in CSS px: "00:00:00" is about 55 px wide. */
+const TICK_SPACE = 85;
+/** The time axis' tick steps in seconds: round on a 24-hour UTC clock. */
+const TIME_INCRS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/**
+ * A tick label on the UTC time axis: 24-hour clock, seconds only when the ticks are that close,
+ * and the date ("30 Nov") in place of 00:00 on hourly ticks, so a 24 h window says where the day
+ * turns. Never wider than "00:00:00".
+ */
 function clock(t: number, step: number): string {
-  const iso = new Date(t * 1000).toISOString();
+  const d = new Date(t * 1000);
+  const iso = d.toISOString();
+  if (step >= 3600 && iso.slice(11, 19) === "00:00:00") return `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]}`;
   return step < 60 ? iso.slice(11, 19) : iso.slice(11, 16);
 }

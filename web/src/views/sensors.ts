@@ -8,7 +8,8 @@ import { h } from "../dom";
 import { type Row, rowKey, toRow } from "../rows";
 import { sparkline } from "../sparkline";
 import { stateHash } from "../state";
-import { formatAge, formatCelsius } from "../time";
+import { celsiusText, formatCelsius } from "../celsius";
+import { formatAge } from "../time";
 import { coalesce } from "../throttle";
 import type { ViewContext } from "../view";
 import { follow, wakeRestarts } from "../watch";
@@ -184,10 +185,11 @@ export function sensorsView(ctx: ViewContext): HTMLElement {
     const latest = e?.latest;
     const value = a.querySelector<HTMLElement>(".value")!;
     const valueText = latest ? formatCelsius(latest.celsius) : "—";
-    if (value.textContent !== valueText) {
-      value.textContent = valueText;
-      if (latest) value.dataset.celsius = String(latest.celsius);
-    }
+    if (value.textContent !== valueText) value.textContent = valueText;
+    // Set on its own: two readings may show the same text (21.501 and 21.504 both show 21.50).
+    const data = latest ? celsiusText(latest.celsius) : undefined;
+    if (data === undefined) delete value.dataset.celsius;
+    else if (value.dataset.celsius !== data) value.dataset.celsius = data;
     const time = a.querySelector("time")!;
     if (latest && time.dateTime !== latest.measured_at) {
       time.dateTime = latest.measured_at;

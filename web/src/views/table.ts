@@ -2,6 +2,7 @@
 // and time range, all of it in the URL; and a CSV of everything the filter matches.
 
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { celsiusText, exact2 } from "../celsius";
 import { h } from "../dom";
 import { Refused, retrying } from "../retry";
 import { CSV_HEADER, csvLine, type Row, toRow } from "../rows";
@@ -94,19 +95,19 @@ export function tableView(ctx: ViewContext): TableView {
   const csvButton = h("button", { type: "button", testid: "csv-download" }, "Download CSV");
   const csvProgress = h("span", { class: "csv-progress", testid: "csv-progress", role: "status" });
   const csvCancel = h("button", { type: "button", testid: "csv-cancel", hidden: true }, "Cancel");
-  const tbody = h("tbody", {});
+  const tbody = h("tbody", { role: "rowgroup" });
   const table = h(
     "table",
-    { class: "measurements", testid: "measurements-table", "aria-busy": "true" },
+    { class: "measurements", testid: "measurements-table", "aria-busy": "true", role: "table" },
     h("caption", { class: "visually-hidden" }, "Measurements, newest first"),
     h(
       "thead",
-      {},
+      { role: "rowgroup" },
       h(
         "tr",
-        {},
+        { role: "row" },
         ...["Sensor", "Measured at (UTC)", "°C", "Ingested at (UTC)", "Saved at (UTC)"].map((c) =>
-          h("th", { scope: "col" }, c),
+          h("th", { scope: "col", role: "columnheader" }, c),
         ),
       ),
     ),
@@ -244,12 +245,12 @@ export function tableView(ctx: ViewContext): TableView {
       ...rows.map((r) =>
         h(
           "tr",
-          { testid: "measurement-row", "data-sensor-id": r.sensor_id },
-          h("td", { testid: "cell-sensor" }, r.sensor_id),
-          h("td", {}, h("time", { testid: "cell-measured", datetime: r.measured_at }, r.measured_at)),
-          h("td", { class: "num", testid: "cell-celsius", "data-celsius": String(r.celsius) }, exact2(r.celsius)),
-          h("td", {}, h("time", { testid: "cell-ingested", datetime: r.ingested_at }, r.ingested_at)),
-          h("td", {}, h("time", { testid: "cell-saved", datetime: r.saved_at }, r.saved_at)),
+          { testid: "measurement-row", "data-sensor-id": r.sensor_id, role: "row" },
+          h("td", { role: "cell", class: "c-sensor", testid: "cell-sensor" }, r.sensor_id),
+          h("td", { role: "cell", class: "c-measured" }, h("time", { testid: "cell-measured", datetime: r.measured_at }, r.measured_at)),
+          h("td", { role: "cell", class: "num c-celsius", testid: "cell-celsius", "data-celsius": celsiusText(r.celsius) }, exact2(r.celsius)),
+          h("td", { role: "cell", class: "c-more", "data-label": "Ingested" }, h("time", { testid: "cell-ingested", datetime: r.ingested_at }, r.ingested_at)),
+          h("td", { role: "cell", class: "c-more", "data-label": "Saved" }, h("time", { testid: "cell-saved", datetime: r.saved_at }, r.saved_at)),
         ),
       ),
     );
@@ -312,12 +313,6 @@ export function tableView(ctx: ViewContext): TableView {
   }
   update(state);
   return { el, update };
-}
-
-/** Two decimals, lined up, unless that would hide a digit the API gave. */
-function exact2(celsius: number): string {
-  const fixed = celsius.toFixed(2);
-  return Number(fixed) === celsius ? fixed : String(celsius);
 }
 
 function csvName(s: ViewState): string {
