@@ -10,7 +10,8 @@
 //! - [`RunningService`]: a service started in-process on port 0, stopped or killed;
 //!   [`ServiceProcess`]: a service binary as its own process.
 //! - [`metrics`]: a metric's value from a `/metrics` page; [`TempDir`]: scratch files, removed.
-//! - [`rows`]: rows of `measurements` written straight into a test database.
+//! - [`rows`]: rows of `measurements` written straight into a test database; [`list_pages`]:
+//!   every page `ListMeasurements` gives.
 //! - [`envoy`]: the real Envoy from the repository's `envoy.yaml` in front of a test's admin,
 //!   and Envoy's own verdict on a config.
 //! - [`static_check`]: the Python checks of `stack/checks/` on a file and on broken copies;
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 pub mod docs;
 pub mod envoy;
 pub mod metrics;
+mod pages;
 mod ports;
 mod private_kafka;
 mod private_postgres;
@@ -36,6 +38,7 @@ pub mod tools;
 pub mod topic;
 
 pub use metrics::{assert_exported, fetch_metrics, metric_value, scrape_metric};
+pub use pages::list_pages;
 pub use ports::{free_port, free_ports};
 pub use private_kafka::PrivateKafka;
 pub use private_postgres::PrivatePostgres;

@@ -96,7 +96,7 @@ async fn table(stage: &Stage) {
         page_token: String::new(),
     };
     let mut client = stage.grpc().await;
-    let pages = every_page(&mut client, &filter).await;
+    let pages = testkit::list_pages(&mut client, &filter, 1000).await;
     assert!(
         pages.len() >= 3,
         "{} pages: too few to page through",
@@ -108,15 +108,13 @@ async fn table(stage: &Stage) {
         listed, saved,
         "ListMeasurements gives the saved rows of the filter"
     );
-    let all_rows = every_page(
-        &mut client,
-        &ListMeasurementsRequest {
-            page_size: 1000,
-            ..filter.clone()
-        },
-    )
-    .await
-    .concat();
+    let one_page = ListMeasurementsRequest {
+        page_size: 1000,
+        ..filter.clone()
+    };
+    let all_rows = testkit::list_pages(&mut client, &one_page, 1000)
+        .await
+        .concat();
 
     let refused = client
         .list_measurements(ListMeasurementsRequest {
@@ -477,31 +475,6 @@ fn round2(celsius: f64) -> f64 {
 /// Now, to the microsecond PostgreSQL keeps (it would round finer digits, not cut them).
 fn now_in_micros() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
-}
-
-/// Every page `ListMeasurements` gives for `filter`, in order.
-async fn every_page(
-    client: &mut AdminServiceClient<Channel>,
-    filter: &ListMeasurementsRequest,
-) -> Vec<Vec<Measurement>> {
-    let mut pages = Vec::new();
-    let mut page_token = String::new();
-    loop {
-        let page = client
-            .list_measurements(ListMeasurementsRequest {
-                page_token,
-                ..filter.clone()
-            })
-            .await
-            .expect("ListMeasurements answers")
-            .into_inner();
-        pages.push(page.measurements);
-        if page.next_page_token.is_empty() {
-            return pages;
-        }
-        assert!(pages.len() < 1000, "ListMeasurements keeps offering pages");
-        page_token = page.next_page_token;
-    }
 }
 
 /// What a saved row and a listed one share: sensor, measured_at, celsius, ingested_at.

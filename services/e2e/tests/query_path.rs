@@ -13,8 +13,7 @@ use std::{
 use generator::signal::micros_from_timestamp;
 use prost_types::Timestamp;
 use sensorpipe::proto::v1::{
-    ListMeasurementsRequest, ListSensorsRequest, Measurement,
-    admin_service_client::AdminServiceClient,
+    ListMeasurementsRequest, ListSensorsRequest, admin_service_client::AdminServiceClient,
 };
 use tokio::time::{Instant, MissedTickBehavior};
 use tonic::transport::Channel;
@@ -57,34 +56,6 @@ async fn stored_count(client: &mut AdminServiceClient<Channel>) -> u64 {
         if page.next_page_token.is_empty() {
             return total;
         }
-        page_token = page.next_page_token;
-    }
-}
-
-/// Every measurement `ListMeasurements` returns, page after page, and the page sizes.
-async fn every_page(client: &mut AdminServiceClient<Channel>) -> (Vec<Measurement>, Vec<usize>) {
-    let mut all = Vec::new();
-    let mut sizes = Vec::new();
-    let mut page_token = String::new();
-    loop {
-        let page = client
-            .list_measurements(ListMeasurementsRequest {
-                page_size: PAGE_SIZE,
-                page_token,
-                ..Default::default()
-            })
-            .await
-            .expect("ListMeasurements answers")
-            .into_inner();
-        sizes.push(page.measurements.len());
-        all.extend(page.measurements);
-        if page.next_page_token.is_empty() {
-            return (all, sizes);
-        }
-        assert!(
-            sizes.len() <= COUNT as usize,
-            "ListMeasurements keeps offering pages"
-        );
         page_token = page.next_page_token;
     }
 }
@@ -170,7 +141,13 @@ async fn every_accepted_reading_comes_back_from_the_admin_once() {
     }
 
     // Every page, newest first, each accepted reading once with what was sent and stamped.
-    let (measurements, sizes) = every_page(&mut client).await;
+    let request = ListMeasurementsRequest {
+        page_size: PAGE_SIZE,
+        ..Default::default()
+    };
+    let pages = testkit::list_pages(&mut client, &request, COUNT as usize).await;
+    let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+    let measurements = pages.concat();
     let full_pages = sizes.len() - 1;
     assert!(
         sizes[..full_pages].iter().all(|&n| n == PAGE_SIZE as usize)

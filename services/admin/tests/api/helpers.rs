@@ -149,28 +149,3 @@ pub fn key(m: &v1::Measurement) -> (String, DateTime<Utc>) {
         DateTime::from_timestamp(ts.seconds, ts.nanos as u32).expect("valid time"),
     )
 }
-
-/// Every page of `request` over gRPC, following the tokens; panics past `max_pages`.
-pub async fn all_pages(
-    app: &TestApp,
-    request: v1::ListMeasurementsRequest,
-    max_pages: usize,
-) -> Vec<Vec<v1::Measurement>> {
-    let mut request = request;
-    let mut pages = Vec::new();
-    for _ in 0..max_pages {
-        let page = app
-            .grpc
-            .clone()
-            .list_measurements(request.clone())
-            .await
-            .expect("a page")
-            .into_inner();
-        pages.push(page.measurements);
-        if page.next_page_token.is_empty() {
-            return pages;
-        }
-        request.page_token = page.next_page_token;
-    }
-    panic!("more than {max_pages} pages");
-}

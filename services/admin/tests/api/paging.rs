@@ -5,7 +5,9 @@ use std::collections::HashSet;
 
 use sensorpipe::proto::v1;
 
-use crate::helpers::{TestApp, all_pages, at, dataset, key, newest_first, row, timestamp};
+use testkit::list_pages;
+
+use crate::helpers::{TestApp, at, dataset, key, newest_first, row, timestamp};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_page_size_returns_each_row_once_in_order() {
@@ -15,15 +17,11 @@ async fn every_page_size_returns_each_row_once_in_order() {
     let expected = newest_first(&rows);
 
     for page_size in [0, 1, 2, 3, 7, 10, 99, 100, 740, 741, 742, 1000] {
-        let pages = all_pages(
-            &app,
-            v1::ListMeasurementsRequest {
-                page_size,
-                ..Default::default()
-            },
-            1000,
-        )
-        .await;
+        let request = v1::ListMeasurementsRequest {
+            page_size,
+            ..Default::default()
+        };
+        let pages = list_pages(&mut app.grpc.clone(), &request, 1000).await;
         let size = if page_size == 0 {
             100
         } else {
@@ -111,7 +109,7 @@ async fn filters_by_sensor_and_time_range() {
         newest_first(&rows)
     };
     let list = async |request: v1::ListMeasurementsRequest| {
-        let pages = all_pages(&app, request, 100).await;
+        let pages = list_pages(&mut app.grpc.clone(), &request, 100).await;
         pages.iter().flatten().map(key).collect::<Vec<_>>()
     };
 
