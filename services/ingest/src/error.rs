@@ -1,5 +1,5 @@
-//! Why the service stopped, why a batch was not acknowledged, and how each protocol says so: one mapping to gRPC status,
-//! one to HTTP. Every variant tells the caller what to do next.
+//! Why the service stopped, why a batch was not acknowledged, and how each protocol says so: one
+//! mapping to gRPC status, one to HTTP. Every variant tells the caller what to do next.
 
 use std::time::Duration;
 
