@@ -16,7 +16,7 @@ use std::{
 use crate::{
     START_STACK,
     private_stack::{Component, PrivateStack},
-    repo_root,
+    tools::stack_dir,
 };
 
 /// Heap of a private broker: smaller than the default stack's 512m, several may run at once.
@@ -33,7 +33,7 @@ static KAFKA: Component<2> = Component {
 
 /// A real Kafka broker (KRaft, one node) only this test talks to: `127.0.0.1` on two free ports,
 /// state in a fresh folder under the system temp dir, jars shared with the default stack
-/// (`<repo>/.stack/kafka/lib`, so nothing is downloaded). It has the topics of the default stack
+/// (`$STACK_DIR/kafka/lib`, so nothing is downloaded). It has the topics of the default stack
 /// (`temperatures` with [`PrivateKafka::PARTITIONS`] partitions, `temperatures.dlq`); a test
 /// creates its own with `sensorpipe::kafka::create_topic(&kafka.brokers(), ..)`.
 ///
@@ -116,9 +116,9 @@ fn kill_broker(dir: &Path) {
     }
 }
 
-/// The default stack's jar cache: `<repo>/.stack/kafka/lib`.
+/// The default stack's jar cache: `$STACK_DIR/kafka/lib`, where `scripts/stack start` keeps it.
 fn kafka_lib_dir() -> PathBuf {
-    repo_root().join(".stack/kafka/lib")
+    stack_dir().join("kafka/lib")
 }
 
 fn has_jars(dir: &Path) -> bool {
