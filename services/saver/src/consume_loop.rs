@@ -3,17 +3,18 @@
 
 use std::time::Instant;
 
-use rdkafka::{consumer::Consumer, message::OwnedMessage};
+use rdkafka::{consumer::Consumer, error::KafkaError, message::OwnedMessage};
 use sensorpipe::shutdown;
 use tokio::sync::watch;
-use tonic_health::server::HealthReporter;
 
 use crate::{
     commit::{commit_final, commit_stored},
     config::ConsumerArgs,
     dead_letters::DeadLetters,
     decode::Decoded,
+    error::Error,
     metrics,
+    readiness::Readiness,
     store::BatchStore,
     subscription::SaverConsumer,
     writer::Writers,
@@ -31,9 +32,9 @@ impl Saver {
         writer: Writers,
         dead_letters: DeadLetters,
         args: ConsumerArgs,
-        health: HealthReporter,
+        readiness: Readiness,
     ) -> Self {
-        let store = BatchStore::new(writer, dead_letters, health, args.max_backoff);
+        let store = BatchStore::new(writer, dead_letters, readiness, args.max_backoff);
         Self {
             consumer,
             store,
@@ -43,9 +44,14 @@ impl Saver {
 
     /// Batches until `stopping` turns true; then stores and commits the batch in hand (within
     /// the shutdown grace) and returns itself for the final commit. The sender must outlive it.
-    pub async fn run(mut self, mut stopping: watch::Receiver<bool>) -> Self {
+    /// Ends early with the error when the consumer can no longer work (fenced by a saver with
+    /// the same instance id): its batch in hand stays uncommitted for the group to read again.
+    pub async fn run(mut self, mut stopping: watch::Receiver<bool>) -> (Self, Result<(), Error>) {
         loop {
-            let batch = self.collect(&mut stopping).await;
+            let batch = match self.collect(&mut stopping).await {
+                Ok(batch) => batch,
+                Err(fatal) => return (self, Err(fatal)),
+            };
             let stop = *stopping.borrow();
             if !batch.is_empty() {
                 if stop {
@@ -63,13 +69,17 @@ impl Saver {
                 }
             }
             if stop {
-                return self;
+                return (self, Ok(()));
             }
         }
     }
 
-    /// Up to `batch_size` records, or what arrived within `batch_timeout` of the first one.
-    async fn collect(&mut self, stopping: &mut watch::Receiver<bool>) -> Vec<OwnedMessage> {
+    /// Up to `batch_size` records, or what arrived within `batch_timeout` of the first one; an
+    /// error only when the consumer has failed for good.
+    async fn collect(
+        &mut self,
+        stopping: &mut watch::Receiver<bool>,
+    ) -> Result<Vec<OwnedMessage>, Error> {
         let mut batch = Vec::with_capacity(self.args.batch_size);
         let mut deadline: Option<tokio::time::Instant> = None;
         while batch.len() < self.args.batch_size && !*stopping.borrow() {
@@ -90,7 +100,13 @@ impl Saver {
                             deadline.get_or_insert_with(|| tokio::time::Instant::now() + self.args.batch_timeout);
                             batch.push(message.detach());
                         }
-                        Err(error) => tracing::warn!(%error, "Kafka consumer error"),
+                        Err(error) => {
+                            if let Some((code, reason)) = self.consumer.client().fatal_error() {
+                                tracing::error!(%reason, "Kafka consumer failed for good; is another saver running with this instance id?");
+                                return Err(KafkaError::MessageConsumptionFatal(code).into());
+                            }
+                            tracing::warn!(%error, "Kafka consumer error");
+                        }
                     }
                 }
                 () = timeout => break,
@@ -98,7 +114,7 @@ impl Saver {
             }
         }
         self.consumer.context().drop_revoked(&mut batch);
-        batch
+        Ok(batch)
     }
 
     /// Decode, dedupe, dead-letter, store, commit: retried until it succeeds or shutdown's grace

@@ -25,7 +25,8 @@ metric!(COMMIT_FAILURES: IntCounter = register_int_counter!(
 metric!(DATABASE_RETRIES: IntCounter = register_int_counter!(
     "saver_database_retries_total", "Batch writes retried because PostgreSQL failed"));
 metric!(DATABASE_UP: IntGauge = register_int_gauge!(
-    "saver_database_up", "1 while the last write succeeded, 0 while PostgreSQL fails"));
+    "saver_database_up",
+    "1 while PostgreSQL answers (the last write succeeded, or the idle probe), 0 while it does not"));
 metric!(BATCH_SIZE: Histogram = register_histogram!(
     "saver_batch_records", "Records per batch",
     exponential_buckets(1.0, 4.0, 9).expect("valid buckets")));

@@ -1,13 +1,11 @@
 //! Storing a batch: its dead letters and its rows, retried with backoff until both are durable,
-//! because the caller commits the batch's offsets right after. While PostgreSQL fails the saver
-//! reports itself not ready (health and `saver_database_up`).
+//! because the caller commits the batch's offsets right after. Each outcome goes to `readiness`.
 
 use std::time::Duration;
 
 use rdkafka::message::OwnedMessage;
 use sensorpipe::backoff::Backoff;
 use tokio::sync::watch;
-use tonic_health::{ServingStatus, server::HealthReporter};
 
 /// The first pause after a failed write; later ones double up to `--max-backoff`.
 const FIRST_RETRY: Duration = Duration::from_millis(100);
@@ -17,6 +15,7 @@ use crate::{
     decode::Decoded,
     error::Error,
     metrics,
+    readiness::Readiness,
     writer::{Stored, Writers},
 };
 
@@ -24,7 +23,7 @@ use crate::{
 pub struct BatchStore {
     writer: Writers,
     dead_letters: DeadLetters,
-    health: HealthReporter,
+    readiness: Readiness,
     max_backoff: Duration,
 }
 
@@ -32,13 +31,13 @@ impl BatchStore {
     pub fn new(
         writer: Writers,
         dead_letters: DeadLetters,
-        health: HealthReporter,
+        readiness: Readiness,
         max_backoff: Duration,
     ) -> Self {
         Self {
             writer,
             dead_letters,
-            health,
+            readiness,
             max_backoff,
         }
     }
@@ -54,12 +53,12 @@ impl BatchStore {
         loop {
             match self.attempt(decoded, batch).await {
                 Ok(stored) => {
-                    self.set_ready(true).await;
+                    self.readiness.write_done(true).await;
                     return stored;
                 }
                 Err(error) => {
                     metrics::DATABASE_RETRIES.inc();
-                    self.set_ready(false).await;
+                    self.readiness.write_done(false).await;
                     let pause = backoff.next_pause();
                     tracing::warn!(%error, retry_in_ms = pause.as_millis() as u64, "batch not stored; retrying");
                     tokio::select! {
@@ -109,18 +108,5 @@ impl BatchStore {
             metrics::READING_AGE.observe(age.max(0.0));
         }
         Ok(stored)
-    }
-
-    async fn set_ready(&self, ready: bool) {
-        let up = i64::from(ready);
-        if metrics::DATABASE_UP.get() != up {
-            metrics::DATABASE_UP.set(up);
-            let status = if ready {
-                ServingStatus::Serving
-            } else {
-                ServingStatus::NotServing
-            };
-            self.health.set_service_status("", status).await;
-        }
     }
 }

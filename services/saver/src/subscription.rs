@@ -1,5 +1,6 @@
-//! The saver's Kafka consumer: subscribed to the topic, manual commits only (see `commit`), and
-//! prefetch bounded so a backlog cannot blow up memory. librdkafka's statistics feed the lag gauge.
+//! The saver's Kafka consumer: subscribed to the topic, manual commits only (see `commit`),
+//! prefetch bounded so a backlog cannot blow up memory, and a group membership that lets a
+//! restart resume at once (see `membership`). librdkafka's statistics feed the lag gauge.
 
 use rdkafka::{
     ClientContext, Statistics,
@@ -8,16 +9,31 @@ use rdkafka::{
 };
 use sensorpipe::{config::KafkaArgs, kafka};
 
-use crate::{config::ConsumerArgs, metrics, rebalance::SaverContext};
+use crate::{
+    config::{ConsumerArgs, MembershipArgs},
+    metrics,
+    rebalance::SaverContext,
+};
 
 pub type SaverConsumer = StreamConsumer<SaverContext>;
 
-/// The consumer of `temperatures`, subscribed, with manual commits only.
+/// The consumer of `temperatures`, subscribed, with manual commits only; a static member of the
+/// group when `instance_id` is given.
 pub fn create_consumer(
     kafka: &KafkaArgs,
     args: &ConsumerArgs,
+    membership: &MembershipArgs,
+    instance_id: Option<&str>,
 ) -> Result<SaverConsumer, KafkaError> {
-    let consumer: SaverConsumer = kafka::consumer_config(&kafka.kafka_brokers, &args.group_id)
+    let mut config = kafka::consumer_config(&kafka.kafka_brokers, &args.group_id);
+    if let Some(id) = instance_id {
+        config.set("group.instance.id", id);
+    }
+    let session = membership.session_timeout.as_millis();
+    let consumer: SaverConsumer = config
+        // Heartbeats well inside the session, so one lost heartbeat does not end it.
+        .set("session.timeout.ms", session.to_string())
+        .set("heartbeat.interval.ms", (session / 5).max(100).to_string())
         // Bounds what librdkafka prefetches (per partition by count, in total by size) and how
         // large one fetch may be. Readings are tiny and compress well, so a fetch unpacks into
         // many queued messages of a few hundred bytes each: with the default 50 MB fetches the

@@ -1,6 +1,6 @@
 //! The saver binary as its own process, against a real Kafka and PostgreSQL: SIGKILL at any
-//! moment, PostgreSQL going away, two savers sharing a group, SIGTERM. After each, the table holds
-//! exactly one row per reading.
+//! moment, a restart as the same saver, PostgreSQL going away (busy or idle), two savers sharing a
+//! group, SIGTERM. After each, the table holds exactly one row per reading.
 
 #[path = "../api/helpers.rs"]
 #[allow(dead_code)]
@@ -9,5 +9,7 @@ mod process;
 
 mod crash;
 mod database_outage;
+mod idle_health;
+mod restart;
 mod shutdown;
 mod two_savers;

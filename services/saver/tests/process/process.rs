@@ -9,12 +9,18 @@ use crate::helpers::Setup;
 /// The saver binary pointed at `setup`, once it serves `/metrics` (migrated, subscribed); `extra`
 /// are more flags.
 pub async fn start_saver_process(setup: &Setup, extra: &[&str]) -> ServiceProcess {
+    start_saver_process_on(setup, 0, extra).await
+}
+
+/// [`start_saver_process`] listening on `port` (0: a free one). The saver's group identity
+/// derives from its listen address, so a restart on the same port is the same saver again.
+pub async fn start_saver_process_on(setup: &Setup, port: u16, extra: &[&str]) -> ServiceProcess {
     let args: Vec<String> = setup
         .args()
         .into_iter()
         .chain(extra.iter().map(|s| (*s).to_owned()))
         .collect();
-    ServiceProcess::start(env!("CARGO_BIN_EXE_saver"), 0, &args).await
+    ServiceProcess::start(env!("CARGO_BIN_EXE_saver"), port, &args).await
 }
 
 /// Waits until the table holds more than `rows` rows: the saver is mid-backlog.
