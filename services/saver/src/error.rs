@@ -30,10 +30,14 @@ pub enum Error {
 /// One statement or connection attempt that PostgreSQL failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DatabaseError {
+    /// The error names the server (never the password) so a failure says where.
+    #[error("cannot connect to PostgreSQL at {url}: {source}")]
+    Connect {
+        url: String,
+        source: tokio_postgres::Error,
+    },
     #[error(transparent)]
-    Connect(#[from] db::ConnectError),
-    #[error(transparent)]
-    Query(#[from] diesel::result::Error),
+    Query(#[from] tokio_postgres::Error),
 }
 
 /// Why one record cannot be stored. It goes to the dead-letter topic with this message and

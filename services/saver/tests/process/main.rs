@@ -9,5 +9,6 @@ mod process;
 
 mod crash;
 mod database_outage;
+mod sensor_summary;
 mod shutdown;
 mod two_savers;
