@@ -1,7 +1,7 @@
 //! Every query the admin service runs, each served by an index (see `explain`):
 //! - newest first, all sensors: `measurements_newest (measured_at DESC, sensor_id DESC)`;
 //! - newest first, one sensor: the primary key `(sensor_id, measured_at)`, scanned backwards;
-//! - sensors: the primary key, skipping from one sensor to the next;
+//! - sensors: `sensor_summaries`' primary key (one row per sensor, kept by a trigger on insert);
 //! - the watch: `measurements_save_order`, a BRIN index on `save_xid`.
 //!
 //! Keyset conditions are written as `measured_at <= t AND (measured_at < t OR sensor_id < s)`:
@@ -92,27 +92,17 @@ struct Horizon {
     xid: i64,
 }
 
-/// Sensors in `sensor_id` order after `$1` (NULL: from the first), at most `$2`, found by
-/// hopping through the primary key (one index probe per sensor, however many rows each has);
-/// then each sensor's newest row (a backward probe) and its count (an index-only range scan).
+/// Sensors in `sensor_id` order after `$1` (NULL: from the first), at most `$2`, from the
+/// summary the insert trigger keeps (migration `sensor_summaries`): a page costs the same at any
+/// table size. `coalesce($1, '')` rather than `$1 IS NULL OR ...`: the generic plan keeps the
+/// condition as an index bound ('' sorts before every sensor id), so a late page does not scan
+/// the earlier ones.
 const LIST_SENSORS: &str = "\
-WITH RECURSIVE ids(sensor_id, n) AS (
-    (SELECT sensor_id, 1 FROM measurements
-      WHERE $1::varchar IS NULL OR sensor_id > $1 ORDER BY sensor_id LIMIT 1)
-    UNION ALL
-    SELECT (SELECT m.sensor_id FROM measurements m WHERE m.sensor_id > ids.sensor_id
-             ORDER BY m.sensor_id LIMIT 1), n + 1
-      FROM ids WHERE ids.sensor_id IS NOT NULL AND n < $2
-)
-SELECT latest.*, counts.measurement_count
-  FROM ids
-  CROSS JOIN LATERAL (SELECT sensor_id, measured_at, celsius, ingested_at, saved_at
-                        FROM measurements m WHERE m.sensor_id = ids.sensor_id
-                       ORDER BY measured_at DESC LIMIT 1) latest
-  CROSS JOIN LATERAL (SELECT count(*) AS measurement_count
-                        FROM measurements m WHERE m.sensor_id = ids.sensor_id) counts
- WHERE ids.sensor_id IS NOT NULL
- ORDER BY ids.sensor_id";
+SELECT sensor_id, measured_at, celsius, ingested_at, saved_at, measurement_count
+  FROM sensor_summaries
+ WHERE sensor_id > coalesce($1::varchar, '')
+ ORDER BY sensor_id
+ LIMIT $2";
 
 /// Every transaction below this id has ended: rows saved by them are final.
 const HORIZON: &str = "SELECT txid_snapshot_xmin(txid_current_snapshot()) AS xid";

@@ -30,10 +30,29 @@ pub enum Error {
 /// One statement or connection attempt that PostgreSQL failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DatabaseError {
-    #[error(transparent)]
-    Connect(#[from] db::ConnectError),
-    #[error(transparent)]
-    Query(#[from] diesel::result::Error),
+    /// The error names the server (never the password) so a failure says where.
+    #[error("cannot connect to PostgreSQL at {url}: {}", describe(.source))]
+    Connect {
+        url: String,
+        source: tokio_postgres::Error,
+    },
+    #[error("{}", describe(.0))]
+    Query(#[from] tokio_postgres::Error),
+}
+
+/// What PostgreSQL said (the constraint a row violates, for its dead letter), or what failed on
+/// the way: tokio-postgres shows only the kind of error and keeps the rest in its source.
+fn describe(error: &tokio_postgres::Error) -> String {
+    if let Some(db) = error.as_db_error() {
+        return db.message().to_owned();
+    }
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    text
 }
 
 /// Why one record cannot be stored. It goes to the dead-letter topic with this message and

@@ -9,7 +9,8 @@
 //! - `consume_loop`: batches by count or time; store, then commit; finish the batch at a stop.
 //! - `decode`: each record into a row or a reject; repeats within a batch dropped.
 //! - `store`: a batch's dead letters and rows, retried with backoff while PostgreSQL fails.
-//! - `writer`: one `INSERT ... ON CONFLICT DO NOTHING` per batch, and finding bad rows.
+//! - `writer`: a binary `COPY` per part of a batch, `INSERT ... ON CONFLICT DO NOTHING` when
+//!   a row is stored already, and finding bad rows.
 //! - `dead_letters`: the dead-letter topic with its headers.
 //! - `commit`: offsets of stored batches only, and the final synchronous commit.
 //! - `rebalance`: records of revoked partitions leave the batch uncommitted.

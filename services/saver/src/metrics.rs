@@ -15,6 +15,9 @@ metric!(ROWS_INSERTED: IntCounter = register_int_counter!(
 metric!(DUPLICATES_SKIPPED: IntCounter = register_int_counter!(
     "saver_duplicates_skipped_total",
     "Records whose (sensor_id, measured_at) was already stored or repeated in the batch"));
+metric!(COPY_FALLBACKS: IntCounter = register_int_counter!(
+    "saver_copy_fallbacks_total",
+    "Batch parts written by INSERT ... ON CONFLICT DO NOTHING because COPY met a stored row"));
 metric!(DEAD_LETTERED: IntCounterVec = register_int_counter_vec!(
     "saver_dead_lettered_total", "Records sent to the dead-letter topic, by kind", &["kind"]));
 metric!(BATCHES_COMMITTED: IntCounter = register_int_counter!(

@@ -1,20 +1,40 @@
-//! Writing a batch of rows: one statement, `ON CONFLICT DO NOTHING` on `(sensor_id,
-//! measured_at)`, so a record seen twice (redelivery, resend, restart) is stored once.
+//! Writing a batch of rows so that a record seen twice (redelivery, resend, restart) is stored
+//! once: a binary `COPY` when none of the rows is stored yet (the usual case), an
+//! `INSERT ... ON CONFLICT DO NOTHING` when some are, and one row at a time to find the rows the
+//! table refuses.
 //!
-//! The rows travel as four arrays through `unnest`: four bind parameters whatever the batch size
-//! (PostgreSQL allows 65,535 per statement, which a multi-row VALUES would reach at 16,383 rows),
-//! and one short statement for the server to parse.
+//! `COPY` is the fast path because it skips what the idempotent insert pays for every row: the
+//! executor's per-row work, and the speculative insertion `ON CONFLICT` needs (a probe of the
+//! primary key before the insert and a confirmation after). It cannot skip a stored row: it fails
+//! on the first one with a unique violation and inserts nothing, so the part is written again by
+//! the idempotent insert. Either statement is atomic, and the `sensor_summaries` trigger counts
+//! exactly the rows it inserted.
+//!
+//! The connections are tokio-postgres clients, not diesel's: diesel-async has no `COPY`.
 
-use chrono::{DateTime, Utc};
-use diesel::{
-    sql_query,
-    sql_types::{Array, Float8, Timestamptz, Varchar},
+use std::pin::pin;
+
+use sensorpipe::{config::redact_password, db::NewMeasurement};
+use tokio_postgres::{
+    Client, NoTls, Statement, binary_copy::BinaryCopyInWriter, error::SqlState, types::Type,
 };
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use sensorpipe::db::{self, NewMeasurement};
 
-use crate::error::{DatabaseError, Error, Reject};
+use crate::{
+    error::{DatabaseError, Error, Reject},
+    metrics,
+};
 
+const COPY: &str = "COPY measurements (sensor_id, measured_at, celsius, ingested_at) \
+     FROM STDIN (FORMAT binary)";
+const COPY_TYPES: [Type; 4] = [
+    Type::VARCHAR,
+    Type::TIMESTAMPTZ,
+    Type::FLOAT8,
+    Type::TIMESTAMPTZ,
+];
+
+/// The rows travel as four arrays through `unnest`: four bind parameters whatever the batch size
+/// (PostgreSQL allows 65,535 per statement), and one short statement for the server to parse.
 const INSERT: &str = "INSERT INTO measurements (sensor_id, measured_at, celsius, ingested_at) \
      SELECT * FROM unnest($1::varchar[], $2::timestamptz[], $3::float8[], $4::timestamptz[]) \
      ON CONFLICT (sensor_id, measured_at) DO NOTHING";
@@ -29,9 +49,8 @@ pub struct Stored {
 }
 
 /// Several connections writing parts of one batch at once. PostgreSQL runs one backend process
-/// per connection, and on this machine one backend maintaining the table's two indexes is the
-/// bottleneck (about 85k rows/s); two share the CPU better (about 140k rows/s, measured with
-/// `INSERT ... SELECT`). A batch is split by sensor, so each part touches its own key range.
+/// per connection, and one backend maintaining the table's indexes is the bottleneck; two share
+/// the machine's cores. A batch is split by sensor, so each part touches its own key range.
 pub struct Writers {
     writers: Vec<Writer>,
 }
@@ -87,7 +106,14 @@ fn part_of(sensor_id: &str, parts: usize) -> usize {
 
 pub struct Writer {
     database_url: String,
-    connection: Option<AsyncPgConnection>,
+    connection: Option<Connection>,
+}
+
+/// An open connection with its statements prepared once.
+struct Connection {
+    client: Client,
+    copy: Statement,
+    insert: Statement,
 }
 
 impl Writer {
@@ -98,22 +124,37 @@ impl Writer {
         }
     }
 
-    /// Stores `rows` in one statement. If it fails while the server is fine, the rows are the
-    /// problem: they are tried one by one so the bad ones are named and the good ones stored.
-    /// Fails with [`Error::DatabaseUnavailable`] when the server is the problem.
+    /// Stores `rows` (no key twice) by `COPY`; if that fails and the server answered, by the
+    /// idempotent insert; if that fails while the server is fine, the rows are the problem: they
+    /// are tried one by one so the bad ones are named and the good ones stored. Fails with
+    /// [`Error::DatabaseUnavailable`] when the server is the problem.
     pub async fn store(&mut self, rows: &[NewMeasurement]) -> Result<Stored, Error> {
         if rows.is_empty() {
             return Ok(Stored::default());
         }
-        let error = match self.insert(rows).await {
-            Ok(inserted) => {
+        let mut error = match self.copy(rows).await {
+            Ok(()) => {
                 return Ok(Stored {
-                    inserted,
+                    inserted: rows.len(),
                     refused: Vec::new(),
                 });
             }
             Err(error) => error,
         };
+        if answered(&error) {
+            if is_stored_already(&error) {
+                metrics::COPY_FALLBACKS.inc();
+            }
+            match self.insert(rows).await {
+                Ok(inserted) => {
+                    return Ok(Stored {
+                        inserted,
+                        refused: Vec::new(),
+                    });
+                }
+                Err(insert) => error = insert,
+            }
+        }
         self.blame_rows(error).await?;
         let mut stored = Stored::default();
         for (index, row) in rows.iter().enumerate() {
@@ -128,34 +169,73 @@ impl Writer {
         Ok(stored)
     }
 
+    /// All of `rows` in one `COPY`, or none of them.
+    async fn copy(&mut self, rows: &[NewMeasurement]) -> Result<(), DatabaseError> {
+        let connection = self.connection().await?;
+        let sink = connection.client.copy_in(&connection.copy).await?;
+        let mut writer = pin!(BinaryCopyInWriter::new(sink, &COPY_TYPES));
+        for row in rows {
+            writer
+                .as_mut()
+                .write(&[
+                    &row.sensor_id,
+                    &row.measured_at,
+                    &row.celsius,
+                    &row.ingested_at,
+                ])
+                .await?;
+        }
+        writer.finish().await?;
+        Ok(())
+    }
+
+    /// The rows not stored yet; how many that was.
     async fn insert(&mut self, rows: &[NewMeasurement]) -> Result<usize, DatabaseError> {
         let connection = self.connection().await?;
         let mut ids = Vec::with_capacity(rows.len());
         let mut measured = Vec::with_capacity(rows.len());
         let mut celsius = Vec::with_capacity(rows.len());
-        let mut ingested: Vec<DateTime<Utc>> = Vec::with_capacity(rows.len());
+        let mut ingested = Vec::with_capacity(rows.len());
         for row in rows {
             ids.push(row.sensor_id.as_str());
             measured.push(row.measured_at);
             celsius.push(row.celsius);
             ingested.push(row.ingested_at);
         }
-        let inserted = sql_query(INSERT)
-            .bind::<Array<Varchar>, _>(ids)
-            .bind::<Array<Timestamptz>, _>(measured)
-            .bind::<Array<Float8>, _>(celsius)
-            .bind::<Array<Timestamptz>, _>(ingested)
-            .execute(connection)
+        let inserted = connection
+            .client
+            .execute(&connection.insert, &[&ids, &measured, &celsius, &ingested])
             .await?;
-        Ok(inserted)
+        Ok(inserted as usize)
     }
 
-    async fn connection(&mut self) -> Result<&mut AsyncPgConnection, DatabaseError> {
+    async fn connection(&mut self) -> Result<&mut Connection, DatabaseError> {
         if self.connection.is_none() {
-            let connection = db::connect(&self.database_url).await?;
-            self.connection = Some(connection);
+            self.connection = Some(self.connect().await?);
         }
         Ok(self.connection.as_mut().expect("just set"))
+    }
+
+    async fn connect(&self) -> Result<Connection, DatabaseError> {
+        let (client, connection) = tokio_postgres::connect(&self.database_url, NoTls)
+            .await
+            .map_err(|source| DatabaseError::Connect {
+                url: redact_password(&self.database_url),
+                source,
+            })?;
+        // Drives the socket; ends (and the client fails its next call) when the connection does.
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "PostgreSQL connection closed");
+            }
+        });
+        let copy = client.prepare(COPY).await?;
+        let insert = client.prepare(INSERT).await?;
+        Ok(Connection {
+            client,
+            copy,
+            insert,
+        })
     }
 
     /// After a failed statement: is the server fine, so the rows were at fault (`error` comes
@@ -165,7 +245,7 @@ impl Writer {
         self.connection = None;
         let probe = async {
             let connection = self.connection().await?;
-            sql_query("SELECT 1").execute(connection).await?;
+            connection.client.simple_query("SELECT 1").await?;
             Ok::<_, DatabaseError>(())
         };
         match probe.await {
@@ -176,4 +256,18 @@ impl Writer {
             }
         }
     }
+}
+
+/// Did the server answer with an error of its own (a stored row, a refused row, a deadlock),
+/// rather than the connection failing?
+fn answered(error: &DatabaseError) -> bool {
+    match error {
+        DatabaseError::Query(error) => error.code().is_some(),
+        DatabaseError::Connect { .. } => false,
+    }
+}
+
+/// A row of the part is stored already (a replay): the usual reason a `COPY` fails.
+fn is_stored_already(error: &DatabaseError) -> bool {
+    matches!(error, DatabaseError::Query(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION))
 }

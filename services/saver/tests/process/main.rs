@@ -11,5 +11,6 @@ mod crash;
 mod database_outage;
 mod idle_health;
 mod restart;
+mod sensor_summary;
 mod shutdown;
 mod two_savers;
