@@ -87,6 +87,12 @@ struct SavedRow {
 }
 
 #[derive(QueryableByName)]
+struct Snapshot {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    snapshot: String,
+}
+
+#[derive(QueryableByName)]
 struct Horizon {
     #[diesel(sql_type = BigInt)]
     xid: i64,
@@ -116,6 +122,10 @@ SELECT latest.*, counts.measurement_count
 
 /// Every transaction below this id has ended: rows saved by them are final.
 const HORIZON: &str = "SELECT txid_snapshot_xmin(txid_current_snapshot()) AS xid";
+
+/// The server's transaction snapshot as text (`xmin:xmax:in-progress ids`): it changes whenever
+/// any transaction ends, so two equal snapshots mean no row was committed in between.
+const SNAPSHOT: &str = "SELECT txid_current_snapshot()::text AS snapshot";
 
 /// Rows after position ($1 xid, $2 sensor, $3 time) saved by transactions below $4, optionally
 /// of sensor $5, in save order, at most $6. `COLLATE "C"`: bytewise, as [`Position`] compares.
@@ -175,6 +185,16 @@ impl Store {
             .await
             .map_err(query_failed)?;
         Ok(horizon.xid as u64)
+    }
+
+    /// The current transaction snapshot (see [`SNAPSHOT`]), for the list cache.
+    pub async fn snapshot(&self) -> Result<String, AdminError> {
+        let mut conn = self.connection().await?;
+        let snapshot: Snapshot = sql_query(SNAPSHOT)
+            .get_result(&mut conn)
+            .await
+            .map_err(query_failed)?;
+        Ok(snapshot.snapshot)
     }
 
     /// Up to `limit` final rows after `after` and below the horizon `below`, in save order.
