@@ -179,22 +179,26 @@ impl Store {
 
     /// The save-order horizon: every row saved by a transaction below it is final.
     pub async fn horizon(&self) -> Result<u64, AdminError> {
-        let mut conn = self.connection().await?;
-        let horizon: Horizon = sql_query(HORIZON)
-            .get_result(&mut conn)
-            .await
-            .map_err(query_failed)?;
+        let horizon: Horizon = self.one_row(HORIZON).await?;
         Ok(horizon.xid as u64)
     }
 
     /// The current transaction snapshot (see [`SNAPSHOT`]), for the list cache.
     pub async fn snapshot(&self) -> Result<String, AdminError> {
+        let snapshot: Snapshot = self.one_row(SNAPSHOT).await?;
+        Ok(snapshot.snapshot)
+    }
+
+    /// The one row of a query without parameters.
+    async fn one_row<T>(&self, sql: &'static str) -> Result<T, AdminError>
+    where
+        T: QueryableByName<Pg> + Send + 'static,
+    {
         let mut conn = self.connection().await?;
-        let snapshot: Snapshot = sql_query(SNAPSHOT)
+        sql_query(sql)
             .get_result(&mut conn)
             .await
-            .map_err(query_failed)?;
-        Ok(snapshot.snapshot)
+            .map_err(query_failed)
     }
 
     /// Up to `limit` final rows after `after` and below the horizon `below`, in save order.
