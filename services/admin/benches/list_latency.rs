@@ -18,7 +18,8 @@
 //!    `--sensor-pages` pages), each answer checked (a full page, ids ascending, counts set).
 //! 4. HTTP JSON: `--clients` keep-alive connections, each sending `GET /measurements?limit=N` as
 //!    fast as it gets answers for `--duration`; requests/s, p50/p99 and errors (anything but a
-//!    200 with a full page).
+//!    200 with a full page); with the admin's list cache events over that run. Then the same for
+//!    the second page (its page token), which always comes from the database.
 //!
 //! The client runs on `--client-threads` tokio workers (default 1), so that on a small machine it
 //! leaves the cores to the admin and PostgreSQL. Exits non-zero when a request failed or a response
@@ -144,7 +145,14 @@ async fn run(args: &Args) -> Result<(), BoxError> {
 
     missed |= list_sensors(&mut client, args).await?;
 
-    let load = http_load(args).await?;
+    let base = args.url.trim_end_matches('/');
+    let first_url = format!("{base}/measurements?limit={n}");
+    let cache_before = cache_events(base).await?;
+    let first_load = http_load(args, &first_url).await?;
+    let cache_after = cache_events(base).await?;
+    // The second page never comes from the admin's cache: the same JSON work, plus the database.
+    let second_url = format!("{first_url}&page_token={}", second.page_token);
+    let second_load = http_load(args, &second_url).await?;
     println!();
     println!(
         "{:<52} {:>10} {:>8} {:>8} {:>8} {:>18}",
@@ -158,29 +166,69 @@ async fn run(args: &Args) -> Result<(), BoxError> {
         "errors",
         "goal"
     );
-    let mut latencies = load.latencies;
-    let [p50, p99] = percentiles(&mut latencies, [0.50, 0.99]);
-    let rate = latencies.len() as f64 / load.elapsed.as_secs_f64();
-    missed |= rate < GOAL_HTTP_RPS;
-    println!(
-        "{:<52} {:>10.0} {:>8.3} {:>8.3} {:>8} {:>18}",
-        format!("GET /measurements?limit={n} ({} answered)", latencies.len()),
-        rate,
-        ms(p50),
-        ms(p99),
-        load.errors,
-        verdict(rate >= GOAL_HTTP_RPS, ">= 10,000/s"),
-    );
-    if let Some(error) = &load.first_error {
-        println!("first HTTP error: {error}");
+    let mut errors = 0;
+    for (label, load, goal) in [
+        (format!("GET /measurements?limit={n}"), &first_load, true),
+        (
+            format!("GET /measurements?limit={n}&page_token= (page 2)"),
+            &second_load,
+            false,
+        ),
+    ] {
+        let mut latencies = load.latencies.clone();
+        let [p50, p99] = percentiles(&mut latencies, [0.50, 0.99]);
+        let rate = latencies.len() as f64 / load.elapsed.as_secs_f64();
+        if goal {
+            missed |= rate < GOAL_HTTP_RPS;
+        }
+        println!(
+            "{:<52} {:>10.0} {:>8.3} {:>8.3} {:>8} {:>18}",
+            label,
+            rate,
+            ms(p50),
+            ms(p99),
+            load.errors,
+            if goal {
+                verdict(rate >= GOAL_HTTP_RPS, ">= 10,000/s")
+            } else {
+                "(no goal)".to_owned()
+            },
+        );
+        if let Some(error) = &load.first_error {
+            println!("first HTTP error: {error}");
+        }
+        errors += load.errors;
     }
+    let grew = |event: usize| cache_after[event] - cache_before[event];
+    println!(
+        "admin list cache during the first-page run: {:.0} hits, {:.0} misses, {:.0} snapshot \
+         checks (every transaction on the PostgreSQL server starts a new generation)",
+        grew(0),
+        grew(1),
+        grew(2)
+    );
     if missed {
         println!("(a goal was missed: see the rows marked MISSED)");
     }
-    if load.errors > 0 {
-        return Err(format!("{} HTTP requests failed", load.errors).into());
+    if errors > 0 {
+        return Err(format!("{errors} HTTP requests failed").into());
     }
     Ok(())
+}
+
+/// The admin's list cache counters (hit, miss, check) from its `/metrics`; zeros when absent.
+async fn cache_events(base: &str) -> Result<[f64; 3], BoxError> {
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await?
+        .text()
+        .await?;
+    Ok(["hit", "miss", "check"].map(|event| {
+        let name = format!("admin_list_cache_events_total{{event=\"{event}\"}} ");
+        text.lines()
+            .find_map(|line| line.strip_prefix(&name))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or(0.0)
+    }))
 }
 
 /// The admin's queries, planned and run on `database_url`, with the indexes each one used.
@@ -375,13 +423,8 @@ struct Load {
 }
 
 /// `args.clients` connections, each with its own client (so one keep-alive connection each),
-/// sending `GET /measurements?limit=N` back to back until `args.duration` has passed.
-async fn http_load(args: &Args) -> Result<Load, BoxError> {
-    let url = format!(
-        "{}/measurements?limit={}",
-        args.url.trim_end_matches('/'),
-        args.page_size
-    );
+/// sending `GET url` (a `/measurements` page) back to back until `args.duration` has passed.
+async fn http_load(args: &Args, url: &str) -> Result<Load, BoxError> {
     let mut clients = Vec::with_capacity(args.clients);
     for _ in 0..args.clients {
         let client = reqwest::Client::builder()
@@ -391,7 +434,7 @@ async fn http_load(args: &Args) -> Result<Load, BoxError> {
         // Warm-up, and proof that the route answers a full JSON page.
         for _ in 0..10 {
             let body: serde_json::Value = client
-                .get(&url)
+                .get(url)
                 .send()
                 .await?
                 .error_for_status()?
@@ -411,7 +454,7 @@ async fn http_load(args: &Args) -> Result<Load, BoxError> {
     let tasks: Vec<_> = clients
         .into_iter()
         .map(|client| {
-            let url = url.clone();
+            let url = url.to_owned();
             tokio::spawn(async move {
                 let mut latencies = Vec::with_capacity(1 << 16);
                 let (mut errors, mut first_error) = (0u64, None);

@@ -3,7 +3,7 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::Parser;
-use sensorpipe::config::{DatabaseArgs, TelemetryArgs, parse_positive_duration};
+use sensorpipe::config::{DatabaseArgs, TelemetryArgs, parse_duration, parse_positive_duration};
 
 /// Serves stored measurements over gRPC, gRPC-Web and HTTP JSON.
 #[derive(Debug, Clone, Parser)]
@@ -21,6 +21,12 @@ pub struct Config {
     #[arg(long, env = "ADMIN_WATCH_POLL_INTERVAL", default_value = "100ms",
           value_parser = parse_positive_duration)]
     pub watch_poll_interval: Duration,
+    /// How old an answer of ListMeasurements (first pages) served from memory may be: it holds
+    /// every row committed this long before the call, or longer. Never more than the watch poll
+    /// interval, the delay a row has on its way to a dashboard anyway. 0 turns the cache off.
+    #[arg(long, env = "ADMIN_LIST_CACHE_MAX_AGE", default_value = "10ms",
+          value_parser = parse_duration)]
+    pub list_cache_max_age: Duration,
     /// How many rows a watcher may fall behind the newest saved row before it is cut off with
     /// RESOURCE_EXHAUSTED (it resumes with its cursor).
     #[arg(long, env = "ADMIN_WATCH_BUFFER", default_value_t = 4096,

@@ -32,14 +32,15 @@ impl AdminService for AdminGrpc {
         &self,
         request: Request<v1::ListMeasurementsRequest>,
     ) -> Result<Response<v1::ListMeasurementsResponse>, Status> {
-        let page = observe(Method::ListMeasurements, Protocol::Grpc, async {
+        let answer = observe(Method::ListMeasurements, Protocol::Grpc, async {
             let query = MeasurementsQuery::try_from(request.into_inner())?;
             self.admin.list_measurements(query).await
         })
         .await?;
+        let page = &answer.page;
         Ok(Response::new(v1::ListMeasurementsResponse {
-            measurements: page.items.into_iter().map(Into::into).collect(),
-            next_page_token: page.next_page_token,
+            measurements: page.items.iter().cloned().map(Into::into).collect(),
+            next_page_token: page.next_page_token.clone(),
         }))
     }
 

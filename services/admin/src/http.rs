@@ -5,7 +5,7 @@
 use std::convert::Infallible;
 
 use axum::{
-    Json, Router,
+    Router,
     body::Body,
     extract::{Query, Request, State, rejection::QueryRejection},
     http::{HeaderMap, header},
@@ -15,21 +15,20 @@ use axum::{
     },
     routing::get,
 };
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::DateTime;
 use futures::StreamExt;
 use prost_types::Timestamp;
-use sensorpipe::{db, proto::v1};
-use serde::Serialize;
+use sensorpipe::proto::v1;
 
 use sensorpipe::http_error::error_response;
 use tonic::{Code, Status};
 
 use crate::{
     error::{AdminError, Field},
+    json::{self, MeasurementJson},
     metrics::{Method, Protocol, observe},
     query::{self, MeasurementsQuery, SensorsQuery, WatchQuery},
     service::Admin,
-    store::SensorRow,
 };
 
 pub fn router(admin: Admin) -> Router {
@@ -38,47 +37,6 @@ pub fn router(admin: Admin) -> Router {
         .route("/sensors", get(list_sensors))
         .route("/measurements/watch", get(watch))
         .with_state(admin)
-}
-
-/// A stored measurement; times are RFC 3339 in UTC with microseconds.
-#[derive(Debug, Serialize)]
-pub struct MeasurementJson {
-    pub sensor_id: String,
-    pub measured_at: String,
-    pub celsius: f64,
-    pub ingested_at: String,
-    pub saved_at: String,
-}
-
-impl From<db::Measurement> for MeasurementJson {
-    fn from(row: db::Measurement) -> Self {
-        Self {
-            sensor_id: row.sensor_id,
-            measured_at: rfc3339(row.measured_at),
-            celsius: row.celsius,
-            ingested_at: rfc3339(row.ingested_at),
-            saved_at: rfc3339(row.saved_at),
-        }
-    }
-}
-
-#[derive(Debug, Serialize)]
-struct MeasurementsJson {
-    measurements: Vec<MeasurementJson>,
-    next_page_token: String,
-}
-
-#[derive(Debug, Serialize)]
-struct SensorJson {
-    sensor_id: String,
-    latest: MeasurementJson,
-    measurement_count: i64,
-}
-
-#[derive(Debug, Serialize)]
-struct SensorsJson {
-    sensors: Vec<SensorJson>,
-    next_page_token: String,
 }
 
 /// Every parameter as text, so that each bad value gets our error naming it, not a generic one.
@@ -108,11 +66,7 @@ async fn list_measurements(State(admin): State<Admin>, params: Pairs) -> Respons
     })
     .await;
     match page {
-        Ok(page) => Json(MeasurementsJson {
-            measurements: page.items.into_iter().map(Into::into).collect(),
-            next_page_token: page.next_page_token,
-        })
-        .into_response(),
+        Ok(answer) => json::response(answer.json()),
         Err(error) => error.into_response(),
     }
 }
@@ -128,11 +82,7 @@ async fn list_sensors(State(admin): State<Admin>, params: Pairs) -> Response {
     })
     .await;
     match page {
-        Ok(page) => Json(SensorsJson {
-            sensors: page.items.into_iter().map(sensor).collect(),
-            next_page_token: page.next_page_token,
-        })
-        .into_response(),
+        Ok(page) => json::response(json::sensors_page(page)),
         Err(error) => error.into_response(),
     }
 }
@@ -163,7 +113,7 @@ async fn watch(State(admin): State<Admin>, headers: HeaderMap, params: Pairs) ->
             Ok(saved) => Event::default()
                 .event("measurement")
                 .id(saved.position.encode())
-                .json_data(MeasurementJson::from(saved.measurement.clone())),
+                .json_data(MeasurementJson::from(&saved.measurement)),
             Err(error) => Event::default().event("error").json_data(error.body()),
         };
         Ok::<_, Infallible>(event.expect("our JSON serializes"))
@@ -258,18 +208,6 @@ fn time(text: Option<String>, field: Field) -> Result<Option<Timestamp>, AdminEr
         seconds: at.timestamp(),
         nanos: at.timestamp_subsec_nanos() as i32,
     }))
-}
-
-fn rfc3339(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Micros, true)
-}
-
-fn sensor(row: SensorRow) -> SensorJson {
-    SensorJson {
-        sensor_id: row.latest.sensor_id.clone(),
-        measurement_count: row.measurement_count,
-        latest: db::Measurement::from(row.latest).into(),
-    }
 }
 
 #[cfg(test)]

@@ -6,16 +6,19 @@
 //! # Layout
 //! - [`config`]: flags and environment variables.
 //! - `query`: requests checked into queries; `token`: page tokens and watch cursors.
-//! - `store`: the SQL; `watch`: the shared poller behind every watcher.
-//! - `service`: the answers, protocol-free; `grpc`, `http`: the protocols; `error`: how refusals
-//!   look on each; `metrics`: what `/metrics` counts.
+//! - `store`: the SQL; `watch`: the shared poller behind every watcher; `cache`: first pages of
+//!   `ListMeasurements` kept while the database cannot have changed them.
+//! - `service`: the answers, protocol-free; `grpc`, `http`: the protocols (`json`: the HTTP
+//!   bodies); `error`: how refusals look on each; `metrics`: what `/metrics` counts.
 //! - `dashboard`: the browser dashboard's files at `/`, behind every other route.
 
+mod cache;
 pub mod config;
 mod dashboard;
 mod error;
 mod grpc;
 mod http;
+mod json;
 mod metrics;
 mod query;
 mod service;
@@ -38,7 +41,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 pub use config::Config;
 pub use error::Error;
 
-use crate::{grpc::AdminGrpc, service::Admin, store::Store, watch::Watch};
+use crate::{cache::ListCache, grpc::AdminGrpc, service::Admin, store::Store, watch::Watch};
 
 /// In-flight calls get this long to finish after the stop signal; watches end at once.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -63,7 +66,11 @@ impl Service for Application {
         let store = Store::new(&config.database.database_url, config.db_pool_size.into())?;
         let (stopping, stopping_rx) = signal::channel(false);
         let watch = Watch::new(store.clone(), config.watch_buffer as usize, stopping_rx);
-        let admin = Admin::new(store, watch.clone());
+        let list = ListCache::new(
+            store.clone(),
+            config.list_cache_max_age.min(config.watch_poll_interval),
+        );
+        let admin = Admin::new(store, list, watch.clone());
 
         let listener = server::bind(config.listen_addr).await?;
         let (grpc, _health) =

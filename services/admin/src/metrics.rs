@@ -27,6 +27,28 @@ metric!(WATCHERS: IntGauge = register_int_gauge!(
 metric!(WATCHERS_CUT_OFF: IntCounter = register_int_counter!(
     "admin_watchers_cut_off_total", "Watchers cut off for falling too far behind"));
 
+metric!(LIST_CACHE: IntCounterVec = register_int_counter_vec!(
+    "admin_list_cache_events_total",
+    "ListMeasurements first pages answered from memory (hit) or the database (miss), and the \
+     snapshot checks that keep the cached answers fresh (check)",
+    &["event"]));
+
+#[derive(Debug, Clone, Copy)]
+pub enum CacheOutcome {
+    Hit,
+    Miss,
+    Check,
+}
+
+pub fn cache(event: CacheOutcome) {
+    let event = match event {
+        CacheOutcome::Hit => "hit",
+        CacheOutcome::Miss => "miss",
+        CacheOutcome::Check => "check",
+    };
+    LIST_CACHE.with_label_values(&[event]).inc();
+}
+
 /// The three methods, named as in the contract.
 #[derive(Debug, Clone, Copy)]
 pub enum Method {

@@ -18,8 +18,8 @@ pub const DEFAULT_PAGE_SIZE: usize = 100;
 /// The most a page may hold: bounds the work and the memory of one call.
 pub const MAX_PAGE_SIZE: usize = 1000;
 
-/// `ListMeasurements`, checked.
-#[derive(Debug, Clone, PartialEq)]
+/// `ListMeasurements`, checked; also the key of its cached answers (see `cache`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MeasurementsQuery {
     pub page_size: usize,
     pub filter: Filter,

@@ -1,10 +1,12 @@
 //! The answers, protocol-free: what `ListMeasurements`, `ListSensors` and `WatchMeasurements`
 //! return for a checked query. gRPC and HTTP only translate in and out.
 
+use std::sync::Arc;
+
 use futures::Stream;
-use sensorpipe::db::Measurement;
 
 use crate::{
+    cache::{Answer, ListCache},
     error::AdminError,
     query::{MeasurementsQuery, SensorsQuery, WatchQuery},
     store::{SensorRow, Store},
@@ -21,20 +23,22 @@ pub struct Page<T> {
 #[derive(Clone)]
 pub struct Admin {
     store: Store,
+    list: ListCache,
     watch: Watch,
 }
 
 impl Admin {
-    pub fn new(store: Store, watch: Watch) -> Self {
-        Self { store, watch }
+    pub fn new(store: Store, list: ListCache, watch: Watch) -> Self {
+        Self { store, list, watch }
     }
 
+    /// Shared, possibly with other calls: first pages may come from the cache (see `cache` for
+    /// how fresh they are).
     pub async fn list_measurements(
         &self,
         query: MeasurementsQuery,
-    ) -> Result<Page<Measurement>, AdminError> {
-        let rows = self.store.list_measurements(&query).await?;
-        Ok(page(rows, query.page_size, |last| query.next_token(last)))
+    ) -> Result<Arc<Answer>, AdminError> {
+        self.list.list_measurements(query).await
     }
 
     pub async fn list_sensors(&self, query: SensorsQuery) -> Result<Page<SensorRow>, AdminError> {
@@ -53,7 +57,7 @@ impl Admin {
 }
 
 /// The store returns one row more than a page: its presence says a next page exists.
-fn page<T>(mut rows: Vec<T>, page_size: usize, token: impl Fn(&T) -> String) -> Page<T> {
+pub fn page<T>(mut rows: Vec<T>, page_size: usize, token: impl Fn(&T) -> String) -> Page<T> {
     let next_page_token = if rows.len() > page_size {
         rows.truncate(page_size);
         rows.last().map(&token).unwrap_or_default()

@@ -87,6 +87,12 @@ struct SavedRow {
 }
 
 #[derive(QueryableByName)]
+struct Snapshot {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    snapshot: String,
+}
+
+#[derive(QueryableByName)]
 struct Horizon {
     #[diesel(sql_type = BigInt)]
     xid: i64,
@@ -106,6 +112,10 @@ SELECT sensor_id, measured_at, celsius, ingested_at, saved_at, measurement_count
 
 /// Every transaction below this id has ended: rows saved by them are final.
 const HORIZON: &str = "SELECT txid_snapshot_xmin(txid_current_snapshot()) AS xid";
+
+/// The server's transaction snapshot as text (`xmin:xmax:in-progress ids`): it changes whenever
+/// any transaction ends, so two equal snapshots mean no row was committed in between.
+const SNAPSHOT: &str = "SELECT txid_current_snapshot()::text AS snapshot";
 
 /// Rows after position ($1 xid, $2 sensor, $3 time) saved by transactions below $4, optionally
 /// of sensor $5, in save order, at most $6. `COLLATE "C"`: bytewise, as [`Position`] compares.
@@ -159,12 +169,26 @@ impl Store {
 
     /// The save-order horizon: every row saved by a transaction below it is final.
     pub async fn horizon(&self) -> Result<u64, AdminError> {
+        let horizon: Horizon = self.one_row(HORIZON).await?;
+        Ok(horizon.xid as u64)
+    }
+
+    /// The current transaction snapshot (see [`SNAPSHOT`]), for the list cache.
+    pub async fn snapshot(&self) -> Result<String, AdminError> {
+        let snapshot: Snapshot = self.one_row(SNAPSHOT).await?;
+        Ok(snapshot.snapshot)
+    }
+
+    /// The one row of a query without parameters.
+    async fn one_row<T>(&self, sql: &'static str) -> Result<T, AdminError>
+    where
+        T: QueryableByName<Pg> + Send + 'static,
+    {
         let mut conn = self.connection().await?;
-        let horizon: Horizon = sql_query(HORIZON)
+        sql_query(sql)
             .get_result(&mut conn)
             .await
-            .map_err(query_failed)?;
-        Ok(horizon.xid as u64)
+            .map_err(query_failed)
     }
 
     /// Up to `limit` final rows after `after` and below the horizon `below`, in save order.

@@ -18,7 +18,7 @@ pub struct MeasurementsToken {
 }
 
 /// The filters of a `ListMeasurements` question, bounds rounded as the query uses them.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Filter {
     #[serde(rename = "s", skip_serializing_if = "Option::is_none", default)]
     pub sensor_id: Option<String>,

@@ -4,6 +4,7 @@
 mod grpc_web;
 mod helpers;
 
+mod cache;
 mod dashboard;
 mod errors;
 mod paging;
