@@ -24,7 +24,8 @@ pub fn producer_config(brokers: &str) -> ClientConfig {
         .set("enable.idempotence", "true")
         .set("acks", "all")
         .set("compression.type", "lz4")
-        // Small, so an ack waits little; large enough to fill batches at high rates.
+        // Small, so an ack waits little; large enough to fill batches at high rates. Ingest sets
+        // its own (`--kafka-linger`, default 0): its callers wait for every ack.
         .set("linger.ms", "5");
     config
 }

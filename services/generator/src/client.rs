@@ -4,7 +4,8 @@
 //! One task owns all the state (unacked batches, counters, the link) and reacts to one event at a
 //! time: a new batch, an ack, the link failing or opening, Ctrl-C, the progress tick. No locks,
 //! and every queue is bounded: the source's channel, the unacked buffer (`--max-unacked`) and each
-//! stream's request channel (never fuller than the unacked buffer).
+//! stream's request channel (never fuller than the unacked buffer, and never holding more than
+//! `--max-in-flight` batches on their way).
 //!
 //! Retry policy: a lost stream or a failed open is retried with capped exponential backoff as long
 //! as the status can be transient (`UNAVAILABLE`, `RESOURCE_EXHAUSTED`, transport errors, ...);
@@ -30,6 +31,8 @@ use crate::{
 pub(crate) struct Settings {
     pub(crate) endpoint: Endpoint,
     pub(crate) max_unacked: usize,
+    /// Most unacked batches out on the stream at once (the rest wait in `InFlight`).
+    pub(crate) max_in_flight: usize,
     pub(crate) give_up_after: Duration,
     pub(crate) shutdown_grace: Duration,
 }
@@ -64,9 +67,9 @@ enum Event {
 impl Client {
     pub(crate) fn new(settings: Settings, source: mpsc::Receiver<Batch>) -> Self {
         Self {
+            inflight: InFlight::with_window(settings.max_in_flight),
             settings,
             source: Some(source),
-            inflight: InFlight::default(),
             stats: Stats::default(),
             backoff: Backoff::default(),
             streams_opened: 0,
@@ -148,10 +151,9 @@ impl Client {
             );
             return;
         };
-        let sequence = self.inflight.push(batch);
+        self.inflight.push(batch);
         if let Link::Up(stream) = link {
-            self.inflight
-                .send(sequence, &stream.requests, &mut self.stats);
+            self.inflight.send(&stream.requests, &mut self.stats);
         }
     }
 
@@ -180,6 +182,9 @@ impl Client {
             LinkEvent::Ack(ack) => {
                 self.backoff.reset();
                 self.inflight.ack(&ack, &mut self.stats);
+                if let Link::Up(stream) = link {
+                    self.inflight.send(&stream.requests, &mut self.stats);
+                }
             }
             LinkEvent::Closed => return Some(stop.outcome()),
         }

@@ -72,6 +72,13 @@ pub struct Config {
           value_parser = value_parser!(u32).range(1..=100_000))]
     pub max_unacked: u32,
 
+    /// Most unacked batches out on the stream at once (1 to 100,000; at most --max-unacked take
+    /// effect). Enough to keep ingest busy, few enough that a batch is not queued behind seconds
+    /// of others: its ack latency is about this many batches' worth of ingest's throughput.
+    #[arg(long, env = "GENERATOR_MAX_IN_FLIGHT", default_value_t = 16,
+          value_parser = value_parser!(u32).range(1..=100_000))]
+    pub max_in_flight: u32,
+
     /// How long to keep trying to open a stream to ingest (at start or after losing it) before
     /// giving up and reporting every unacknowledged reading as undelivered.
     #[arg(long, env = "GENERATOR_GIVE_UP_AFTER", default_value = "60s",
@@ -145,6 +152,14 @@ mod tests {
             let argv = std::iter::once("generator").chain(args);
             assert!(Config::try_parse_from(argv).is_err(), "{args:?}");
         }
+    }
+
+    #[test]
+    fn a_zero_in_flight_window_is_refused_naming_the_flag() {
+        let config = Config::try_parse_from(["generator"]).unwrap();
+        assert_eq!(config.max_in_flight, 16);
+        let err = Config::try_parse_from(["generator", "--max-in-flight", "0"]).unwrap_err();
+        assert!(err.to_string().contains("--max-in-flight"), "{err}");
     }
 
     #[test]

@@ -2,6 +2,10 @@
 //!
 //! A batch stays here from the moment it is generated until its ack arrives, across any number of
 //! reconnects, so a lost stream loses nothing. Its size is bounded by `--max-unacked`.
+//!
+//! At most `window` of them (`--max-in-flight`) are out on the stream at once, oldest first; the
+//! others wait here until an ack makes room. Without that bound every unacked batch would queue in
+//! the transport and in ingest, and each ack would wait for all the work queued before it.
 
 use std::collections::BTreeMap;
 
@@ -19,14 +23,38 @@ struct Unacked {
 }
 
 /// Unacked batches by sequence number, oldest first.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct InFlight {
     batches: BTreeMap<u64, Unacked>,
     readings: u64,
     last_sequence: u64,
+    /// Most batches queued on the current stream and not yet acked.
+    window: usize,
+    /// Batches queued on the current stream and not yet acked: every unacked batch numbered
+    /// below `next_to_queue`, as batches go out in sequence order.
+    queued: usize,
+    next_to_queue: u64,
+}
+
+/// No window: every unacked batch goes out at once.
+impl Default for InFlight {
+    fn default() -> Self {
+        Self::with_window(usize::MAX)
+    }
 }
 
 impl InFlight {
+    pub(crate) fn with_window(window: usize) -> Self {
+        Self {
+            batches: BTreeMap::new(),
+            readings: 0,
+            last_sequence: 0,
+            window: window.max(1),
+            queued: 0,
+            next_to_queue: 1,
+        }
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.batches.len()
     }
@@ -57,17 +85,25 @@ impl InFlight {
         sequence
     }
 
+    /// Queues the oldest batches not yet on the stream while the window has room: after a new
+    /// batch, an ack, or the start of a stream.
+    pub(crate) fn send(&mut self, requests: &mpsc::Sender<ReadingBatch>, stats: &mut Stats) {
+        while self.queued < self.window {
+            let Some((&sequence, _)) = self.batches.range(self.next_to_queue..).next() else {
+                return;
+            };
+            self.next_to_queue = sequence + 1;
+            self.queued += 1;
+            self.queue(sequence, requests, stats);
+        }
+    }
+
     /// Queues batch `sequence` on a stream's request channel.
     ///
     /// The channel has room for `--max-unacked` batches and each unacked batch is queued at most
     /// once per stream, so it is never full; a closed channel means the stream is gone, and the
     /// batch is resent on the next one.
-    pub(crate) fn send(
-        &mut self,
-        sequence: u64,
-        requests: &mpsc::Sender<ReadingBatch>,
-        stats: &mut Stats,
-    ) {
+    fn queue(&mut self, sequence: u64, requests: &mpsc::Sender<ReadingBatch>, stats: &mut Stats) {
         let Some(unacked) = self.batches.get_mut(&sequence) else {
             return;
         };
@@ -92,12 +128,12 @@ impl InFlight {
         }
     }
 
-    /// Queues every unacked batch, oldest first: the start of a new stream.
+    /// The start of a new stream: nothing is on it yet, so unacked batches go out again from the
+    /// oldest, as many as the window holds.
     pub(crate) fn send_all(&mut self, requests: &mpsc::Sender<ReadingBatch>, stats: &mut Stats) {
-        let sequences: Vec<u64> = self.batches.keys().copied().collect();
-        for sequence in sequences {
-            self.send(sequence, requests, stats);
-        }
+        self.queued = 0;
+        self.next_to_queue = 0;
+        self.send(requests, stats);
     }
 
     /// Settles the acked batch and counts its outcome. An ack for no unacked batch (a duplicate,
@@ -108,6 +144,9 @@ impl InFlight {
             stats.unexpected_acks += 1;
             return;
         };
+        if ack.sequence < self.next_to_queue {
+            self.queued -= 1;
+        }
         let size = unacked.batch.readings.len() as u64;
         self.readings -= size;
         let answered = u64::from(ack.accepted) + ack.rejects.len() as u64;
@@ -155,6 +194,38 @@ mod tests {
             .map(|b| b.sequence)
             .collect();
         assert_eq!(sequences, [1, 2, 1, 2]);
+    }
+
+    #[test]
+    fn at_most_the_window_is_on_the_stream_and_an_ack_lets_the_next_go() {
+        let mut inflight = InFlight::with_window(2);
+        let mut stats = Stats::default();
+        let (tx, mut rx) = mpsc::channel(8);
+        for _ in 0..4 {
+            inflight.push(batch(1));
+            inflight.send(&tx, &mut stats);
+        }
+        let queued = |rx: &mut mpsc::Receiver<ReadingBatch>| -> Vec<u64> {
+            std::iter::from_fn(|| rx.try_recv().ok())
+                .map(|b| b.sequence)
+                .collect()
+        };
+        assert_eq!(queued(&mut rx), [1, 2]);
+        let ack = |sequence| BatchAck {
+            sequence,
+            accepted: 1,
+            rejects: vec![],
+        };
+        inflight.ack(&ack(2), &mut stats);
+        inflight.send(&tx, &mut stats);
+        assert_eq!(queued(&mut rx), [3]);
+        // A new stream starts again from the oldest unacked batch.
+        inflight.send_all(&tx, &mut stats);
+        assert_eq!(queued(&mut rx), [1, 3]);
+        inflight.ack(&ack(1), &mut stats);
+        inflight.send(&tx, &mut stats);
+        assert_eq!(queued(&mut rx), [4]);
+        assert_eq!((stats.sent_batches, stats.resent_batches), (4, 2));
     }
 
     #[test]

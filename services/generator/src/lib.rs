@@ -89,6 +89,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     let settings = Settings {
         endpoint,
         max_unacked: config.max_unacked as usize,
+        max_in_flight: config.max_in_flight as usize,
         give_up_after: config.give_up_after,
         shutdown_grace: config.shutdown_grace,
     };

@@ -52,6 +52,12 @@ pub struct Limits {
     #[arg(long, env = "INGEST_DELIVERY_TIMEOUT", default_value = "30s",
           value_parser = parse_positive_duration)]
     pub delivery_timeout: Duration,
+    /// How long the producer holds a record to send it with others (librdkafka's `linger.ms`,
+    /// to the microsecond, at most 900s). Every ack waits this long at least, so a caller with
+    /// one reading at a time waits it per reading. `0` sends at once, and still batches: what
+    /// arrives while earlier requests to the broker are under way goes out together.
+    #[arg(long, env = "INGEST_KAFKA_LINGER", default_value = "0s", value_parser = parse_duration)]
+    pub kafka_linger: Duration,
     /// How long a unary or HTTP call waits for room before RESOURCE_EXHAUSTED / 429.
     #[arg(long, env = "INGEST_ADMISSION_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub admission_timeout: Duration,
@@ -59,6 +65,9 @@ pub struct Limits {
     #[arg(long, env = "INGEST_SHUTDOWN_GRACE", default_value = "30s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
 }
+
+/// librdkafka's upper bound for `linger.ms`.
+const MAX_LINGER: Duration = Duration::from_secs(900);
 
 impl Limits {
     /// Rejects settings that cannot work, naming the flag, before anything starts.
@@ -73,6 +82,12 @@ impl Limits {
         }
         if self.max_batch_size == 0 || self.max_in_flight_batches == 0 {
             return Err("--max-batch-size and --max-in-flight-batches must be at least 1".into());
+        }
+        if self.kafka_linger > MAX_LINGER {
+            return Err(format!(
+                "--kafka-linger {:?} is longer than librdkafka allows (900s)",
+                self.kafka_linger
+            ));
         }
         if self.max_in_flight_readings < self.max_batch_size {
             return Err(format!(
@@ -99,6 +114,19 @@ mod tests {
         assert_eq!(l.max_future_skew, Duration::from_secs(300));
         assert_eq!(l.admission_timeout, Duration::from_secs(5));
         assert_eq!(l.validate(), Ok(()));
+    }
+
+    #[test]
+    fn the_linger_takes_microseconds_and_refuses_what_librdkafka_cannot() {
+        assert_eq!(limits(&[]).kafka_linger, Duration::ZERO);
+        assert_eq!(
+            limits(&["--kafka-linger", "500us"]).kafka_linger,
+            Duration::from_micros(500)
+        );
+        let err = limits(&["--kafka-linger", "16m"]).validate().unwrap_err();
+        assert!(err.contains("--kafka-linger"), "{err}");
+        let err = Config::try_parse_from(["ingest", "--kafka-linger", "soon"]).unwrap_err();
+        assert!(err.to_string().contains("--kafka-linger"), "{err}");
     }
 
     #[test]

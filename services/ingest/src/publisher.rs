@@ -28,6 +28,11 @@ impl Publisher {
                 "message.timeout.ms",
                 limits.delivery_timeout.as_millis().to_string(),
             )
+            // Overrides the shared config's linger; librdkafka takes fractions of a millisecond.
+            .set(
+                "linger.ms",
+                format!("{}", limits.kafka_linger.as_secs_f64() * 1e3),
+            )
             // Find a restarted broker within a second, not librdkafka's default ten.
             .set("reconnect.backoff.max.ms", "1000")
             // Our own bound (`capacity`) is the real limit; librdkafka's queue must never be
