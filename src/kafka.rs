@@ -18,9 +18,8 @@ use crate::proto::v1::ReadingRecord;
 /// A record that reached Kafka only from librdkafka's point of view is not enough: the settings
 /// below make a delivery report mean "every in-sync replica has it, exactly once".
 pub fn producer_config(brokers: &str) -> ClientConfig {
-    let mut config = ClientConfig::new();
+    let mut config = client_config(brokers);
     config
-        .set("bootstrap.servers", brokers)
         .set("enable.idempotence", "true")
         .set("acks", "all")
         .set("compression.type", "lz4")
@@ -37,19 +36,25 @@ pub fn create_producer(brokers: &str) -> Result<FutureProducer, KafkaError> {
 
 /// No automatic commits: a consumer commits offsets itself, and only for records it has fully
 /// handled (the saver: rows committed to the database). Nothing is ever committed on its behalf.
-///
-/// While a broker is away librdkafka retries the connection with a backoff that doubles up to
-/// `reconnect.backoff.max.ms`; at the default 10 s (plus up to 50 % jitter) a consumer noticed
-/// a restarted broker up to 15 s late. 1 s caps that at 1.5 s for a few connection attempts.
 pub fn consumer_config(brokers: &str, group_id: &str) -> ClientConfig {
-    let mut config = ClientConfig::new();
+    let mut config = client_config(brokers);
     config
-        .set("bootstrap.servers", brokers)
         .set("group.id", group_id)
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
-        .set("isolation.level", "read_committed")
+        .set("isolation.level", "read_committed");
+    config
+}
+
+/// What every producer and consumer shares. While a broker is away librdkafka retries the
+/// connection with a backoff that doubles up to `reconnect.backoff.max.ms`; at the default 10 s
+/// (plus up to 50 % jitter) a client noticed a restarted broker up to 15 s late, and a producer's
+/// records waited that long. 1 s caps that at 1.5 s for a few connection attempts.
+fn client_config(brokers: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", brokers)
         .set("reconnect.backoff.max.ms", "1000");
     config
 }

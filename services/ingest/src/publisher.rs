@@ -33,8 +33,6 @@ impl Publisher {
                 "linger.ms",
                 format!("{}", limits.kafka_linger.as_secs_f64() * 1e3),
             )
-            // Find a restarted broker within a second, not librdkafka's default ten.
-            .set("reconnect.backoff.max.ms", "1000")
             // Our own bound (`capacity`) is the real limit; librdkafka's queue must never be
             // the one that fills up.
             .set(
