@@ -5,28 +5,13 @@
 use std::time::Duration;
 
 use sensorpipe::db;
-use testkit::{PrivatePostgres, ServiceProcess};
-use tonic_health::pb::{
-    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
-};
+use testkit::PrivatePostgres;
+use tonic_health::pb::health_check_response::ServingStatus;
 
 use crate::{
     helpers::{Setup, readings},
-    process::{start_saver_process, wait_for_rows_above},
+    process::{health, start_saver_process, wait_for_rows_above},
 };
-
-async fn health(saver: &ServiceProcess) -> ServingStatus {
-    let channel = tonic::transport::Channel::from_shared(saver.url(""))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let mut client = HealthClient::new(channel);
-    let request = HealthCheckRequest {
-        service: String::new(),
-    };
-    client.check(request).await.unwrap().into_inner().status()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_commit_while_postgres_is_down_and_nothing_lost_after() {

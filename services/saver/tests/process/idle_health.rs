@@ -6,34 +6,24 @@ use std::time::Duration;
 
 use sensorpipe::db;
 use testkit::{PrivatePostgres, ServiceProcess};
-use tonic_health::pb::{
-    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
-};
+use tonic_health::pb::health_check_response::ServingStatus;
 
 use crate::{
     helpers::{Setup, readings},
-    process::start_saver_process,
+    process::{health, start_saver_process},
 };
 
-/// Waits until gRPC health and `saver_database_up` both say `serving`; panics after 30 s.
+/// Waits until gRPC health and `saver_database_up` both say `serving` (or both say not); panics
+/// after 30 s.
 async fn wait_for_health(saver: &ServiceProcess, serving: bool) {
     let (status, up) = if serving {
         (ServingStatus::Serving, 1.0)
     } else {
         (ServingStatus::NotServing, 0.0)
     };
-    let channel = tonic::transport::Channel::from_shared(saver.url(""))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let mut client = HealthClient::new(channel);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let request = HealthCheckRequest {
-            service: String::new(),
-        };
-        let now = client.check(request).await.unwrap().into_inner().status();
+        let now = health(saver).await;
         let gauge = saver.metric("saver_database_up").await;
         if now == status && gauge == up {
             return;

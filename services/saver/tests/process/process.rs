@@ -3,6 +3,9 @@
 use std::time::Duration;
 
 use testkit::ServiceProcess;
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
 
 use crate::helpers::Setup;
 
@@ -37,4 +40,22 @@ pub async fn wait_for_rows_above(setup: &Setup, rows: i64) -> i64 {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// The saver's overall gRPC health status, asked once.
+pub async fn health(saver: &ServiceProcess) -> ServingStatus {
+    let channel = tonic::transport::Channel::from_shared(saver.url(""))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let request = HealthCheckRequest {
+        service: String::new(),
+    };
+    HealthClient::new(channel)
+        .check(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .status()
 }
