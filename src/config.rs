@@ -3,9 +3,9 @@
 //! `--help` documents all three. The variable names are the same for a local run and in
 //! `docker-compose.yml` (a test checks that).
 
-use std::time::Duration;
+use std::{path::PathBuf, time::Duration};
 
-use clap::{Args, ValueEnum};
+use clap::{ArgAction, Args, ValueEnum};
 
 /// Kafka bootstrap servers of the local stack (`scripts/stack start`).
 pub const DEFAULT_KAFKA_BROKERS: &str = "127.0.0.1:9092";
@@ -30,6 +30,19 @@ pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
         Duration::ZERO => Err(format!("`{text}` must be longer than zero")),
         duration => Ok(duration),
     }
+}
+
+/// Reads a secret (a token, a password) kept in a file rather than on the command line, where
+/// every local user could read it in the process list. Surrounding whitespace (the trailing
+/// newline) is dropped; errors name the file, never its content.
+pub fn read_secret_file(path: &std::path::Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the secret file {}: {e}", path.display()))?;
+    let secret = text.trim();
+    if secret.is_empty() {
+        return Err(format!("the secret file {} is empty", path.display()));
+    }
+    Ok(secret.to_owned())
 }
 
 /// How log lines are written.
@@ -61,6 +74,25 @@ pub struct KafkaArgs {
     /// Topic of the readings (key: sensor id, value: protobuf `sensorpipe.v1.ReadingRecord`).
     #[arg(long, env = "KAFKA_TOPIC", default_value = DEFAULT_KAFKA_TOPIC)]
     pub kafka_topic: String,
+}
+
+/// Who may call a service that takes requests (see `sensorpipe::auth`).
+#[derive(Debug, Clone, Args)]
+pub struct AuthArgs {
+    /// The tokens file (`tokens create` makes it): the hashes of the bearer tokens callers must
+    /// present, with their scopes. Reloaded when it changes, so created and revoked tokens take
+    /// effect within the reload interval, without a restart.
+    #[arg(long, env = "AUTH_TOKENS_FILE", value_name = "PATH")]
+    pub auth_tokens_file: Option<PathBuf>,
+    /// Serve without authentication: anyone who reaches the port may call. For a local playground
+    /// only: warned at start-up and shown on /metrics as `sensorpipe_auth_enabled 0`.
+    #[arg(long, env = "INSECURE_NO_AUTH", action = ArgAction::SetTrue,
+          conflicts_with = "auth_tokens_file")]
+    pub insecure_no_auth: bool,
+    /// How often the tokens file is checked for changes.
+    #[arg(long, env = "AUTH_RELOAD_INTERVAL", default_value = "1s",
+          value_parser = parse_positive_duration)]
+    pub auth_reload_interval: Duration,
 }
 
 /// Where PostgreSQL is.

@@ -10,6 +10,7 @@
 //! - [`shutdown`]: SIGINT/SIGTERM as a future, and a grace period for draining.
 //! - [`grpc`] (feature `grpc`): health and reflection services for every gRPC port, and the
 //!   serve loop (gRPC and HTTP on one port); [`metrics`]: `/metrics` in Prometheus text format.
+//! - [`auth`] (feature `auth`): bearer tokens with scopes, the tokens file, the request guard.
 //! - [`kafka`] (feature `kafka`): producer/consumer builders and the record encoding.
 //! - [`db`] (feature `db`): the `measurements` schema, connection pool and embedded migrations.
 //!
@@ -24,6 +25,8 @@ pub mod service;
 pub mod shutdown;
 pub mod telemetry;
 
+#[cfg(feature = "auth")]
+pub mod auth;
 #[cfg(feature = "db")]
 pub mod db;
 #[cfg(feature = "grpc")]

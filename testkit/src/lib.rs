@@ -9,6 +9,7 @@
 //! - [`topic`]: a whole test topic read back, to compare with what was sent.
 //! - [`RunningService`]: a service started in-process on port 0, stopped or killed;
 //!   [`ServiceProcess`]: a service binary as its own process.
+//! - [`auth`]: a tokens file of the test's own, and tokens of any scope in it.
 //! - [`metrics`]: a metric's value from a `/metrics` page; [`TempDir`]: scratch files, removed.
 //! - [`rows`]: rows of `measurements` written straight into a test database; [`list_pages`]:
 //!   every page `ListMeasurements` gives.
@@ -20,6 +21,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod auth;
 pub mod docs;
 pub mod envoy;
 pub mod metrics;
@@ -37,6 +39,7 @@ mod temp_dir;
 pub mod tools;
 pub mod topic;
 
+pub use auth::TestTokens;
 pub use metrics::{assert_exported, fetch_metrics, metric_value, scrape_metric};
 pub use pages::list_pages;
 pub use ports::{free_port, free_ports};

@@ -1,0 +1,124 @@
+//! `tokens`: the command that makes and revokes the bearer tokens of ingest and admin, in the
+//! tokens file both read (`AUTH_TOKENS_FILE`). A new token's secret is shown once, on stdout
+//! alone (so `TOKEN=$(tokens create ...)` works) or written to an owner-only file; the tokens file
+//! keeps only its hash. Services pick up changes within their reload interval (1s by default).
+
+use std::{
+    fs::{File, OpenOptions},
+    io::Write,
+    path::{Path, PathBuf},
+};
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand};
+use sensorpipe::auth::{Scope, tokens::TokenFile};
+
+/// Creates, lists and revokes the bearer tokens ingest and admin accept.
+#[derive(Debug, Parser)]
+#[command(name = "tokens", version, about)]
+pub struct Cli {
+    /// The tokens file the services read; created by the first `create`.
+    #[arg(long, env = "AUTH_TOKENS_FILE", value_name = "PATH")]
+    pub tokens_file: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Makes a token and shows its secret once.
+    Create {
+        /// A name people recognise (`kitchen-sensors`, `dashboard`), unique among live tokens.
+        #[arg(long)]
+        name: String,
+        /// What it may do, one or more: `write` (readings of any sensor), `write:<prefix>` (only
+        /// of sensors whose id starts with it), `read`, `admin`.
+        #[arg(long = "scope", required = true, value_name = "SCOPE")]
+        scopes: Vec<Scope>,
+        /// Write the secret to this new file (owner-only) instead of stdout.
+        #[arg(long, value_name = "PATH")]
+        output: Option<PathBuf>,
+    },
+    /// Revokes a live token by id or name; callers using it are refused within seconds.
+    Revoke {
+        #[arg(value_name = "ID_OR_NAME")]
+        token: String,
+    },
+    /// Lists the tokens: id, name, scopes, when made and revoked. Never a secret.
+    List,
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let path = &cli.tokens_file;
+    match cli.command {
+        Command::Create {
+            name,
+            scopes,
+            output,
+        } => {
+            let mut file = TokenFile::load_or_empty(path)?;
+            let (entry, token) = file.create(&name, scopes)?;
+            // Opened before the token is saved, so a name clash stops here with nothing made.
+            let secret_file = output.as_deref().map(new_secret_file).transpose()?;
+            file.save(path)?;
+            if let (Some(mut secret_file), Some(output)) = (secret_file, &output) {
+                writeln!(secret_file, "{token}")
+                    .with_context(|| format!("cannot write {}", output.display()))?;
+            }
+            eprintln!(
+                "created token {} `{}` with scopes {} in {}",
+                entry.id,
+                entry.name,
+                entry.scopes,
+                path.display()
+            );
+            match output {
+                Some(output) => eprintln!(
+                    "its secret is in {} (readable by you only)",
+                    output.display()
+                ),
+                None => {
+                    eprintln!("its secret follows; it is shown only this once:");
+                    println!("{token}");
+                }
+            }
+        }
+        Command::Revoke { token } => {
+            let mut file = TokenFile::load(path)?;
+            let entry = file.revoke(&token)?;
+            file.save(path)?;
+            eprintln!("revoked token {} `{}`", entry.id, entry.name);
+        }
+        Command::List => {
+            let file = TokenFile::load(path)?;
+            println!(
+                "{:<12}  {:<20}  {:<20}  {:<20}  REVOKED",
+                "ID", "NAME", "SCOPES", "CREATED"
+            );
+            for entry in &file.tokens {
+                let when = |at: DateTime<Utc>| at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+                println!(
+                    "{:<12}  {:<20}  {:<20}  {:<20}  {}",
+                    entry.id,
+                    entry.name,
+                    entry.scopes.to_string(),
+                    when(entry.created_at),
+                    entry.revoked_at.map(when).unwrap_or_else(|| "-".into())
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A new owner-only file: overwriting would lose the secret that was there.
+fn new_secret_file(output: &Path) -> anyhow::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(output)
+        .with_context(|| format!("cannot create {}", output.display()))
+}
