@@ -2,8 +2,11 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
+use axum::http::HeaderValue;
 use clap::Parser;
-use sensorpipe::config::{DatabaseArgs, TelemetryArgs, parse_duration, parse_positive_duration};
+use sensorpipe::config::{
+    AuthArgs, DatabaseArgs, TelemetryArgs, parse_duration, parse_positive_duration,
+};
 
 /// Serves stored measurements over gRPC, gRPC-Web and HTTP JSON.
 #[derive(Debug, Clone, Parser)]
@@ -38,8 +41,32 @@ pub struct Config {
     /// setting; the container image sets an absolute path. Missing files only cost the page.
     #[arg(long, env = "ADMIN_WEB_DIR", default_value = "web/dist")]
     pub web_dir: PathBuf,
+    /// Web origins (`https://dash.example.com`, comma separated) whose pages may call admin from a
+    /// browser: gRPC-Web and HTTP JSON from another origin than admin's own port, e.g. the
+    /// dashboard through Envoy. With auth on, no other origin may; with `--insecure-no-auth`, any.
+    #[arg(long, env = "ADMIN_CORS_ALLOWED_ORIGINS", value_delimiter = ',',
+          value_parser = parse_origin)]
+    pub cors_allowed_origins: Vec<HeaderValue>,
+    #[command(flatten)]
+    pub auth: AuthArgs,
     #[command(flatten)]
     pub database: DatabaseArgs,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
+}
+
+/// An origin as browsers send it: scheme, host and port, nothing else.
+fn parse_origin(text: &str) -> Result<HeaderValue, String> {
+    let text = text.trim();
+    let valid = ["http://", "https://"]
+        .iter()
+        .find_map(|scheme| text.strip_prefix(scheme))
+        .is_some_and(|host| !host.is_empty() && !host.contains('/'));
+    if !valid {
+        return Err(format!(
+            "`{text}` is not an origin like https://dash.example.com or http://127.0.0.1:8080 \
+             (scheme and host, no path)"
+        ));
+    }
+    HeaderValue::from_str(text).map_err(|e| format!("`{text}`: {e}"))
 }

@@ -11,6 +11,8 @@ pub enum Error {
     #[error("cannot create the database pool: {0}")]
     Pool(#[from] sensorpipe::db::PoolError),
     #[error(transparent)]
+    Auth(#[from] sensorpipe::auth::SetupError),
+    #[error(transparent)]
     Server(#[from] sensorpipe::grpc::Error),
 }
 

@@ -28,8 +28,12 @@ mod watch;
 
 use std::time::Duration;
 
-use axum::http::{HeaderName, Method};
+use axum::http::{HeaderName, HeaderValue, Method};
 use sensorpipe::{
+    auth::{
+        Authenticator, Need,
+        guard::{self, Access},
+    },
     grpc as server,
     proto::v1::admin_service_server::AdminServiceServer,
     service::{Service, Shutdown},
@@ -63,6 +67,8 @@ impl Service for Application {
     /// calls fail with UNAVAILABLE) and the routes, and binds the listener, so
     /// [`Application::local_addr`] is known before serving.
     async fn build(config: Config) -> Result<Self, Error> {
+        let auth = Authenticator::from_args(&config.auth, "admin")?;
+        let cors = cors(&config.cors_allowed_origins, auth.is_on());
         let store = Store::new(&config.database.database_url, config.db_pool_size.into())?;
         let (stopping, stopping_rx) = signal::channel(false);
         let watch = Watch::new(store.clone(), config.watch_buffer as usize, stopping_rx);
@@ -76,13 +82,14 @@ impl Service for Application {
         let (grpc, _health) =
             server::service_router(AdminServiceServer::new(AdminGrpc::new(admin.clone()))).await?;
         // gRPC-Web only on the gRPC routes: as a server-wide layer it would answer every other
-        // HTTP/1.1 request (the JSON routes) with 400.
-        let router = grpc
+        // HTTP/1.1 request (the JSON routes) with 400. It goes outside the guard, which then sees
+        // plain gRPC and answers refusals that tonic-web translates.
+        let router = guard::protect(grpc, auth.clone(), policy)
             .route_layer(tonic_web::GrpcWebLayer::new())
-            .merge(http::router(admin))
+            .merge(guard::protect(http::router(admin), auth, policy))
             .merge(sensorpipe::metrics::router())
             .fallback_service(dashboard::fallback(&config.web_dir))
-            .layer(cors());
+            .layer(cors);
         Ok(Self {
             listener,
             routes: Routes::from(router),
@@ -111,14 +118,32 @@ impl Service for Application {
     }
 }
 
-/// Browsers may call from any origin (the data is read-only); gRPC-Web needs its own request
-/// headers allowed and the gRPC status headers exposed, or the browser hides them.
-fn cors() -> CorsLayer {
+/// Reading needs the `read` scope; health, reflection, `/metrics` and the dashboard's files
+/// (merged outside the guard) are open.
+fn policy(_: &Method, path: &str) -> Access {
+    if guard::is_open_grpc(path) {
+        Access::Open
+    } else {
+        Access::Needs(Need::Read)
+    }
+}
+
+/// Which web pages may call from another origin. With auth on, only the configured origins (a
+/// page elsewhere holding a user's token must not be able to use it here); with auth off, any,
+/// as the data is then open anyway. gRPC-Web needs its own request headers allowed and the gRPC
+/// status headers exposed, or the browser hides them.
+fn cors(origins: &[HeaderValue], auth_on: bool) -> CorsLayer {
     let header = HeaderName::from_static;
+    let allowed = if auth_on {
+        AllowOrigin::list(origins.iter().cloned())
+    } else {
+        AllowOrigin::any()
+    };
     CorsLayer::new()
-        .allow_origin(AllowOrigin::any())
+        .allow_origin(allowed)
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
         .allow_headers([
+            header("authorization"),
             header("content-type"),
             header("x-grpc-web"),
             header("x-user-agent"),

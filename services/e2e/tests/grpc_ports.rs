@@ -64,7 +64,10 @@ macro_rules! listed {
 async fn every_grpc_port_serves_health_and_reflection() {
     let database_url = testkit::fresh_database("grpc_ports").await;
     // Each with its defaults, but the test's database.
-    let ingest = RunningService::<ingest::Application>::start_with_args(LISTEN_ON_PORT_0).await;
+    let ingest = RunningService::<ingest::Application>::start_with_args(
+        LISTEN_ON_PORT_0.iter().chain(&["--insecure-no-auth"]),
+    )
+    .await;
     let saver = RunningService::<saver::Application>::start_with_args(
         LISTEN_ON_PORT_0
             .iter()

@@ -21,7 +21,7 @@ use tonic::{Code, Status, transport::Endpoint};
 use crate::{
     backoff::Backoff,
     inflight::InFlight,
-    link::{Link, LinkEvent},
+    link::{Authorization, Link, LinkEvent},
     progress::Progress,
     source::Batch,
     stats::Stats,
@@ -30,6 +30,8 @@ use crate::{
 
 pub(crate) struct Settings {
     pub(crate) endpoint: Endpoint,
+    /// The `authorization` header every stream carries, from `--token-file`.
+    pub(crate) authorization: Option<Authorization>,
     pub(crate) max_unacked: usize,
     /// Most unacked batches out on the stream at once (the rest wait in `InFlight`).
     pub(crate) max_in_flight: usize,
@@ -160,7 +162,11 @@ impl Client {
     fn on_link<F>(&mut self, event: LinkEvent, link: &mut Link, stop: &Stop<F>) -> Option<Outcome> {
         match event {
             LinkEvent::RetryDue => {
-                *link = Link::open(&self.settings.endpoint, self.settings.max_unacked);
+                *link = Link::open(
+                    &self.settings.endpoint,
+                    self.settings.authorization.as_ref(),
+                    self.settings.max_unacked,
+                );
             }
             LinkEvent::Opened(stream) => {
                 if self.streams_opened > 0 {

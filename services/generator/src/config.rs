@@ -24,6 +24,12 @@ pub struct Config {
     #[arg(long, env = "INGEST_URL", default_value = "http://127.0.0.1:50051")]
     pub ingest_url: String,
 
+    /// File holding the bearer token to send to ingest (a token with the `write` scope, from
+    /// `tokens create`); a file, so the secret never shows in the process list. Without it no
+    /// token is sent, which only an ingest run with --insecure-no-auth accepts.
+    #[arg(long, env = "GENERATOR_TOKEN_FILE", value_name = "PATH")]
+    pub token_file: Option<std::path::PathBuf>,
+
     /// Number of simulated sensors (1 to 1,000,000); readings go round-robin over them.
     #[arg(long, env = "GENERATOR_SENSORS", default_value_t = 100,
           value_parser = value_parser!(u32).range(1..=1_000_000))]

@@ -50,6 +50,11 @@ const SOURCE_QUEUE: usize = 2;
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<Summary> {
     let started = Instant::now();
     let endpoint = link::endpoint(&config.ingest_url)?;
+    let authorization = config
+        .token_file
+        .as_deref()
+        .map(link::authorization)
+        .transpose()?;
     let seed = config.seed.unwrap_or_else(random_seed);
     let batch_size = Plan::effective_batch_size(config.batch_size, config.rate);
     let now_us = now_micros();
@@ -88,6 +93,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     let producer = source::spawn(plan, batches);
     let settings = Settings {
         endpoint,
+        authorization,
         max_unacked: config.max_unacked as usize,
         max_in_flight: config.max_in_flight as usize,
         give_up_after: config.give_up_after,

@@ -4,13 +4,17 @@
 //! the client loop wait on "whatever the link does next" next to new batches and Ctrl-C, so
 //! generating (into the bounded unacked buffer) goes on while reconnecting.
 
-use std::time::Duration;
+use std::{path::Path, time::Duration};
 
-use sensorpipe::proto::v1::{BatchAck, ReadingBatch, ingest_service_client::IngestServiceClient};
+use sensorpipe::{
+    config::read_secret_file,
+    proto::v1::{BatchAck, ReadingBatch, ingest_service_client::IngestServiceClient},
+};
 use tokio::{sync::mpsc, task::JoinHandle, time::Instant};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{
     Status, Streaming,
+    metadata::{Ascii, MetadataValue},
     transport::{Channel, Endpoint},
 };
 
@@ -56,10 +60,15 @@ pub(crate) enum LinkEvent {
 
 impl Link {
     /// Starts opening a stream whose request channel holds up to `capacity` batches.
-    pub(crate) fn open(endpoint: &Endpoint, capacity: usize) -> Self {
+    pub(crate) fn open(
+        endpoint: &Endpoint,
+        authorization: Option<&Authorization>,
+        capacity: usize,
+    ) -> Self {
         let endpoint = endpoint.clone();
+        let authorization = authorization.cloned();
         Link::Opening(OpenTask(tokio::spawn(async move {
-            tokio::time::timeout(OPEN_TIMEOUT, open(endpoint, capacity))
+            tokio::time::timeout(OPEN_TIMEOUT, open(endpoint, authorization, capacity))
                 .await
                 .unwrap_or_else(|_| Err(Status::unavailable("timed out opening a stream")))
         })))
@@ -134,14 +143,24 @@ impl Drop for OpenTask {
     }
 }
 
-async fn open(endpoint: Endpoint, capacity: usize) -> Result<Stream, Status> {
+async fn open(
+    endpoint: Endpoint,
+    authorization: Option<Authorization>,
+    capacity: usize,
+) -> Result<Stream, Status> {
     let channel = endpoint
         .connect()
         .await
         .map_err(|error| Status::unavailable(format!("cannot connect: {}", chain(&error))))?;
     let (requests, outgoing) = mpsc::channel(capacity);
+    let mut request = tonic::Request::new(ReceiverStream::new(outgoing));
+    if let Some(authorization) = authorization {
+        request
+            .metadata_mut()
+            .insert("authorization", authorization);
+    }
     let responses = IngestServiceClient::new(channel.clone())
-        .stream_readings(ReceiverStream::new(outgoing))
+        .stream_readings(request)
         .await?
         .into_inner();
     Ok(Stream {
@@ -165,6 +184,22 @@ pub(crate) fn endpoint(url: &str) -> anyhow::Result<Endpoint> {
         .http2_keep_alive_interval(Duration::from_secs(10))
         .keep_alive_timeout(Duration::from_secs(10))
         .keep_alive_while_idle(true))
+}
+
+/// The value of the `authorization` header.
+pub(crate) type Authorization = MetadataValue<Ascii>;
+
+/// `Bearer <token>` from the token file, marked sensitive so it is never printed.
+pub(crate) fn authorization(path: &Path) -> anyhow::Result<Authorization> {
+    let token = read_secret_file(path).map_err(|e| anyhow::anyhow!("--token-file: {e}"))?;
+    let mut value = MetadataValue::try_from(format!("Bearer {token}")).map_err(|_| {
+        anyhow::anyhow!(
+            "--token-file {}: the token is not printable ASCII",
+            path.display()
+        )
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 /// An error and its causes on one line: tonic's transport errors say little on their own.

@@ -3,7 +3,9 @@
 use std::{net::SocketAddr, time::Duration};
 
 use clap::{Args, Parser};
-use sensorpipe::config::{KafkaArgs, TelemetryArgs, parse_duration, parse_positive_duration};
+use sensorpipe::config::{
+    AuthArgs, KafkaArgs, TelemetryArgs, parse_duration, parse_positive_duration,
+};
 
 /// Accepts sensor readings over gRPC and HTTP and publishes them durably to Kafka.
 #[derive(Debug, Clone, Parser)]
@@ -12,6 +14,8 @@ pub struct Config {
     /// Address for gRPC and, on the same port, HTTP (`POST /measurements`, `GET /metrics`).
     #[arg(long, env = "INGEST_LISTEN_ADDR", default_value = "127.0.0.1:50051")]
     pub listen_addr: SocketAddr,
+    #[command(flatten)]
+    pub auth: AuthArgs,
     #[command(flatten)]
     pub kafka: KafkaArgs,
     #[command(flatten)]

@@ -22,6 +22,8 @@ pub enum Error {
     #[error("cannot create the Kafka producer: {0}")]
     Kafka(#[from] KafkaError),
     #[error(transparent)]
+    Auth(#[from] sensorpipe::auth::SetupError),
+    #[error(transparent)]
     Server(#[from] sensorpipe::grpc::Error),
 }
 

@@ -5,7 +5,10 @@
 use std::{pin::Pin, sync::Arc};
 
 use futures::{Stream, StreamExt, stream::FuturesUnordered};
-use sensorpipe::proto::v1::{BatchAck, ReadingBatch, ingest_service_server::IngestService};
+use sensorpipe::{
+    auth::Principal,
+    proto::v1::{BatchAck, ReadingBatch, ingest_service_server::IngestService},
+};
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
@@ -52,9 +55,11 @@ impl IngestService for IngestGrpc {
     ) -> Result<Response<AckStream>, Status> {
         // Room for every ack that can be pending, so the driver never waits on a slow reader
         // while holding finished work it could not report.
+        let caller = Arc::new(caller(&request)?);
         let (acks, rx) = mpsc::channel(self.max_in_flight_batches + 1);
         let stream = StreamDriver {
             ingestor: self.ingestor.clone(),
+            caller,
             limit: self.max_in_flight_batches,
             stopping: self.stopping.clone(),
             acks,
@@ -70,18 +75,30 @@ impl IngestService for IngestGrpc {
         if *self.stopping.borrow() {
             return Err(IngestError::ShuttingDown.into());
         }
+        let caller = caller(&request)?;
         let batch = request.into_inner();
         let ack = self
             .ingestor
-            .ingest(batch.sequence, batch.readings, self.admission)
+            .ingest(batch.sequence, batch.readings, &caller, self.admission)
             .await?;
         Ok(Response::new(ack))
     }
 }
 
+/// Who is calling, as the auth guard in front of every call found it. Its absence is a wiring
+/// bug, refused rather than taken as "anyone".
+fn caller<T>(request: &Request<T>) -> Result<Principal, Status> {
+    request
+        .extensions()
+        .get::<Principal>()
+        .cloned()
+        .ok_or_else(|| Status::internal("the call passed no auth check"))
+}
+
 /// One `StreamReadings` call: reads batches, publishes up to `limit` at once, sends their acks.
 struct StreamDriver {
     ingestor: Arc<Ingestor>,
+    caller: Arc<Principal>,
     limit: usize,
     stopping: watch::Receiver<bool>,
     acks: mpsc::Sender<Result<BatchAck, Status>>,
@@ -134,8 +151,11 @@ impl StreamDriver {
                     Ok(Some(batch)) => {
                         metrics::IN_FLIGHT_BATCHES.inc();
                         let ingestor = self.ingestor.clone();
+                        let caller = self.caller.clone();
                         in_flight.push(async move {
-                            ingestor.ingest(batch.sequence, batch.readings, Admission::Wait).await
+                            ingestor
+                                .ingest(batch.sequence, batch.readings, &caller, Admission::Wait)
+                                .await
                         });
                     }
                     Ok(None) => reading = false,

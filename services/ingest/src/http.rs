@@ -10,15 +10,17 @@
 use std::sync::Arc;
 
 use axum::{
-    Json, Router,
+    Extension, Json, Router,
     body::Bytes,
     extract::State,
+    http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
     routing::post,
 };
 use chrono::{DateTime, Utc};
 use sensorpipe::{
-    http_error::{ErrorDetail, http_status},
+    auth::Principal,
+    http_error::{ErrorDetail, error_response, http_status},
     proto::v1::{Reading, ReadingReject},
 };
 use serde::{Deserialize, Serialize};
@@ -103,12 +105,33 @@ impl From<ReadingReject> for JsonReject {
     }
 }
 
-async fn post_measurements(State(state): State<HttpState>, body: Bytes) -> Response {
+async fn post_measurements(
+    State(state): State<HttpState>,
+    caller: Option<Extension<Principal>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(Extension(caller)) = caller else {
+        return error_response(Code::Internal, None, "the call passed no auth check".into());
+    };
+    if !is_json(&headers) {
+        let mut response = error_response(
+            Code::InvalidArgument,
+            Some("content-type".into()),
+            "POST /measurements takes only `content-type: application/json`".into(),
+        );
+        *response.status_mut() = StatusCode::UNSUPPORTED_MEDIA_TYPE;
+        return response;
+    }
     let readings = match parse(&body) {
         Ok(readings) => readings,
         Err(error) => return error.into_response(),
     };
-    match state.ingestor.ingest(0, readings, state.admission).await {
+    match state
+        .ingestor
+        .ingest(0, readings, &caller, state.admission)
+        .await
+    {
         Ok(ack) if ack.accepted == 0 => {
             let rejects: Vec<JsonReject> = ack.rejects.into_iter().map(JsonReject::from).collect();
             let first = &rejects[0];
@@ -130,6 +153,17 @@ async fn post_measurements(State(state): State<HttpState>, body: Bytes) -> Respo
         .into_response(),
         Err(error) => error.into_response(),
     }
+}
+
+/// Only `application/json`. A browser sends a `text/plain` or form POST to any origin without
+/// asking first (no CORS preflight), so taking those would let any web page open on a machine
+/// that reaches ingest write readings.
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
 }
 
 /// One object or a list of them. Errors name the field, e.g. `[2].celsius`.

@@ -5,7 +5,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use prost_types::Timestamp;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use sensorpipe::proto::v1::{BatchAck, Reading, ReadingRecord, ReadingReject};
+use sensorpipe::{
+    auth::Principal,
+    proto::v1::{BatchAck, Reading, ReadingRecord, ReadingReject},
+};
 
 use crate::{config::Limits, error::IngestError, metrics, publisher::Publisher, validate::Rules};
 
@@ -40,14 +43,16 @@ impl Ingestor {
         &self.publisher
     }
 
-    /// Validates, publishes and acknowledges one batch. `sequence` is echoed in the ack.
+    /// Validates, publishes and acknowledges one batch of `caller`'s. `sequence` is echoed in
+    /// the ack.
     pub async fn ingest(
         &self,
         sequence: u64,
         readings: Vec<Reading>,
+        caller: &Principal,
         admission: Admission,
     ) -> Result<BatchAck, IngestError> {
-        let result = self.try_ingest(sequence, readings, admission).await;
+        let result = self.try_ingest(sequence, readings, caller, admission).await;
         if let Err(error) = &result {
             error.record();
         }
@@ -58,6 +63,7 @@ impl Ingestor {
         &self,
         sequence: u64,
         readings: Vec<Reading>,
+        caller: &Principal,
         admission: Admission,
     ) -> Result<BatchAck, IngestError> {
         let arrived = Instant::now();
@@ -71,7 +77,7 @@ impl Ingestor {
             }
             len => metrics::READINGS_RECEIVED.inc_by(len as u64),
         }
-        let (records, rejects) = self.validate(readings);
+        let (records, rejects) = self.validate(readings, caller);
         let accepted = records.len();
         if accepted > 0 {
             let permit = match admission {
@@ -109,13 +115,17 @@ impl Ingestor {
     }
 
     /// Splits a batch into the records to publish and the rejects, in index order.
-    fn validate(&self, readings: Vec<Reading>) -> (Vec<ReadingRecord>, Vec<ReadingReject>) {
+    fn validate(
+        &self,
+        readings: Vec<Reading>,
+        caller: &Principal,
+    ) -> (Vec<ReadingRecord>, Vec<ReadingReject>) {
         let now = SystemTime::now();
         let ingested_at = Some(Timestamp::from(now));
         let mut records = Vec::with_capacity(readings.len());
         let mut rejects = Vec::new();
         for (index, reading) in readings.into_iter().enumerate() {
-            match self.rules.check(&reading, now) {
+            match self.rules.check(&reading, caller, now) {
                 Ok(measured_at) => records.push(ReadingRecord {
                     sensor_id: reading.sensor_id,
                     measured_at: Some(measured_at),

@@ -21,7 +21,12 @@ mod validate;
 
 use std::{sync::Arc, time::Duration};
 
+use axum::http::Method;
 use sensorpipe::{
+    auth::{
+        Authenticator, Need,
+        guard::{self, Access},
+    },
     grpc as server,
     proto::v1::ingest_service_server::{IngestServiceServer, SERVICE_NAME},
     service::{Service, Shutdown},
@@ -38,6 +43,16 @@ use crate::{
     ingestor::{Admission, Ingestor},
     publisher::Publisher,
 };
+
+/// Writing readings needs the `write` scope (perhaps limited to a prefix, checked per reading);
+/// health, reflection and `/metrics` (merged outside the guard) are open.
+fn policy(_: &Method, path: &str) -> Access {
+    if guard::is_open_grpc(path) {
+        Access::Open
+    } else {
+        Access::Needs(Need::Write)
+    }
+}
 
 /// A bound, not yet serving ingest service.
 pub struct Application {
@@ -57,6 +72,7 @@ impl Service for Application {
     /// (so [`Application::local_addr`] is known before serving).
     async fn build(config: Config) -> Result<Self, Error> {
         config.limits.validate().map_err(Error::Config)?;
+        let auth = Authenticator::from_args(&config.auth, "ingest")?;
         let publisher = Publisher::new(&config.kafka, &config.limits)?;
         publisher.check_topic().await.map_err(Error::Config)?;
         let ingestor = Arc::new(Ingestor::new(&config.limits, publisher));
@@ -71,9 +87,8 @@ impl Service for Application {
             stopping_rx,
         );
         let (grpc, health) = server::service_router(IngestServiceServer::new(service)).await?;
-        let router = grpc
-            .merge(http::router(ingestor.clone(), admission))
-            .merge(sensorpipe::metrics::router());
+        let calls = grpc.merge(http::router(ingestor.clone(), admission));
+        let router = guard::protect(calls, auth, policy).merge(sensorpipe::metrics::router());
         Ok(Self {
             listener,
             routes: Routes::from(router),

@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use prost_types::Timestamp;
 use sensorpipe::{
+    auth::Principal,
     proto::v1::{Reading, ReadingReject, RejectReason},
     reading::{MAX_SENSOR_ID_LEN, is_valid_sensor_id},
 };
@@ -52,8 +53,14 @@ impl Rules {
     /// Checks one reading against the rules at time `now`. On success returns `measured_at`
     /// truncated to whole microseconds: PostgreSQL keeps microseconds, so the identity
     /// `(sensor_id, measured_at)` is the same in Kafka and in the table.
-    pub fn check(&self, reading: &Reading, now: SystemTime) -> Result<Timestamp, Rejection> {
+    pub fn check(
+        &self,
+        reading: &Reading,
+        caller: &Principal,
+        now: SystemTime,
+    ) -> Result<Timestamp, Rejection> {
         check_sensor_id(&reading.sensor_id)?;
+        check_permitted(&reading.sensor_id, caller)?;
         let measured_at = self.check_measured_at(reading.measured_at.as_ref(), now)?;
         self.check_celsius(reading.celsius)?;
         Ok(measured_at)
@@ -137,6 +144,27 @@ impl Rules {
     }
 }
 
+/// A device token writes only its own sensors; the reading is refused alone, like any other.
+fn check_permitted(id: &str, caller: &Principal) -> Result<(), Rejection> {
+    if caller.may_write(id) {
+        return Ok(());
+    }
+    Err(Rejection {
+        reason: RejectReason::SensorNotPermitted,
+        field: "sensor_id",
+        message: format!(
+            "sensor_id `{id}` is not permitted: this token may write only sensors whose id \
+             starts with {}",
+            caller
+                .write_prefixes()
+                .iter()
+                .map(|prefix| format!("`{prefix}`"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        ),
+    })
+}
+
 fn check_sensor_id(id: &str) -> Result<(), Rejection> {
     if is_valid_sensor_id(id) {
         return Ok(());
@@ -181,13 +209,20 @@ mod tests {
     }
 
     fn reason(r: &Reading) -> Option<(RejectReason, &'static str)> {
-        rules().check(r, now()).err().map(|e| (e.reason, e.field))
+        rules()
+            .check(r, &Principal::AuthOff, now())
+            .err()
+            .map(|e| (e.reason, e.field))
     }
 
     #[test]
     fn a_good_reading_passes_with_microsecond_precision() {
         let at = rules()
-            .check(&reading("site-1:room_2.t-3", NOW_SECS as i64, 21.5), now())
+            .check(
+                &reading("site-1:room_2.t-3", NOW_SECS as i64, 21.5),
+                &Principal::AuthOff,
+                now(),
+            )
             .unwrap();
         assert_eq!(
             at,
@@ -257,11 +292,19 @@ mod tests {
     #[test]
     fn messages_say_what_is_wrong() {
         let e = rules()
-            .check(&reading("s", NOW_SECS as i64, 180.5), now())
+            .check(
+                &reading("s", NOW_SECS as i64, 180.5),
+                &Principal::AuthOff,
+                now(),
+            )
             .unwrap_err();
         assert_eq!(e.message, "celsius 180.5 is above the maximum 150");
         let e = rules()
-            .check(&reading("s", NOW_SECS as i64 + 3600, 1.0), now())
+            .check(
+                &reading("s", NOW_SECS as i64 + 3600, 1.0),
+                &Principal::AuthOff,
+                now(),
+            )
             .unwrap_err();
         assert!(e.message.contains("3600 s in the future"), "{}", e.message);
     }

@@ -185,6 +185,7 @@ async fn an_unreachable_database_gives_unavailable_and_the_service_stays_up() {
     let nowhere = [
         "--database-url",
         "postgres://sensorpipe:secret@127.0.0.1:1/nowhere",
+        "--insecure-no-auth",
     ];
     let server = RunningService::<admin::Application>::start_with_args(
         LISTEN_ON_PORT_0.iter().chain(&nowhere),

@@ -34,8 +34,15 @@ impl TestApp {
             "--watch-poll-interval",
             "20ms",
         ];
-        let service =
-            RunningService::start_with_args(LISTEN_ON_PORT_0.iter().chain(&base).chain(args)).await;
+        let open = testkit::auth::open_unless_tokens(args);
+        let service = RunningService::start_with_args(
+            LISTEN_ON_PORT_0
+                .iter()
+                .chain(&base)
+                .chain(args)
+                .chain(&open),
+        )
+        .await;
         let channel = Channel::from_shared(service.url(""))
             .unwrap()
             .connect()

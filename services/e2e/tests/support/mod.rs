@@ -18,7 +18,15 @@ pub async fn start_ingest(
     args: &[&str],
 ) -> RunningService<ingest::Application> {
     let base = ["--kafka-brokers", brokers, "--kafka-topic", topic];
-    RunningService::start_with_args(LISTEN_ON_PORT_0.iter().chain(&base).chain(args)).await
+    let open = testkit::auth::open_unless_tokens(args);
+    RunningService::start_with_args(
+        LISTEN_ON_PORT_0
+            .iter()
+            .chain(&base)
+            .chain(args)
+            .chain(&open),
+    )
+    .await
 }
 
 /// A saver consuming `topic` in its own group `group` into `database_url`; `args` are extra
@@ -56,7 +64,8 @@ pub async fn start_admin_at(
     args: &[&str],
 ) -> RunningService<admin::Application> {
     let base = ["--listen-addr", listen_addr, "--database-url", database_url];
-    RunningService::start_with_args(base.iter().chain(args)).await
+    let open = testkit::auth::open_unless_tokens(args);
+    RunningService::start_with_args(base.iter().chain(args).chain(&open)).await
 }
 
 /// The generator sending to `url`, giving up within 30 s if ingest is gone; `args` are extra

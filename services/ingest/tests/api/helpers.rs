@@ -21,8 +21,15 @@ impl TestApp {
     pub async fn spawn(args: &[&str]) -> Self {
         let (brokers, topic) = testkit::fresh_topic("ingest", 3).await;
         let base = ["--kafka-brokers", &brokers, "--kafka-topic", &topic];
-        let service =
-            RunningService::start_with_args(LISTEN_ON_PORT_0.iter().chain(&base).chain(args)).await;
+        let open = testkit::auth::open_unless_tokens(args);
+        let service = RunningService::start_with_args(
+            LISTEN_ON_PORT_0
+                .iter()
+                .chain(&base)
+                .chain(args)
+                .chain(&open),
+        )
+        .await;
         Self {
             service,
             brokers,

@@ -12,7 +12,8 @@ use testkit::ServiceProcess;
 /// `args` are extra flags.
 pub async fn start_ingest(port: u16, brokers: &str, topic: &str, args: &[&str]) -> ServiceProcess {
     let base = ["--kafka-brokers", brokers, "--kafka-topic", topic];
-    let args: Vec<&str> = base.iter().chain(args).copied().collect();
+    let open = testkit::auth::open_unless_tokens(args);
+    let args: Vec<&str> = base.iter().chain(args).chain(&open).copied().collect();
     ServiceProcess::start(env!("CARGO_BIN_EXE_ingest"), port, &args).await
 }
 
