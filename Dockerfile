@@ -39,9 +39,9 @@ COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/usr/local/cargo/git \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked -p generator -p ingest -p saver -p admin \
+    cargo build --release --locked -p generator -p ingest -p saver -p admin -p tokens \
  && mkdir -p /out \
- && for bin in generator ingest saver admin; do cp "target/release/$bin" /out/; done
+ && for bin in generator ingest saver admin tokens; do cp "target/release/$bin" /out/; done
 
 # ---- runtime: small Debian, no compiler, not root ---------------------------------------------
 FROM debian:bookworm-slim
@@ -52,9 +52,12 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates zlib1g \
  && rm -rf /var/lib/apt/lists/*
 
-RUN useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin sensorpipe
+# /var/lib/sensorpipe/auth: where compose keeps the tokens file and the tokens it makes, owned by
+# the service user, so a named volume mounted there starts with that owner.
+RUN useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin sensorpipe \
+ && install -d -o 10001 -g 10001 -m 700 /var/lib/sensorpipe/auth
 
-COPY --from=build /out/generator /out/ingest /out/saver /out/admin /usr/local/bin/
+COPY --from=build /out/generator /out/ingest /out/saver /out/admin /out/tokens /usr/local/bin/
 COPY --from=web /src/web/dist/ /usr/local/share/sensorpipe/web/
 # Where admin finds the dashboard (its default, web/dist, is relative to a checkout). Set in the
 # image, beside the files it names, so every way of running the image serves them.

@@ -37,7 +37,7 @@ import jsonschema
 
 from strict_yaml import Invalid, load_yaml
 
-BINARIES = {"generator", "ingest", "saver", "admin"}
+BINARIES = {"generator", "ingest", "saver", "admin", "tokens"}
 # Which variables each binary reads is checked against the configs themselves by the Rust test
 # services/e2e/tests/compose.rs; this script checks what needs no Rust: schema, references,
 # reachability, ports, topics, the Dockerfile.

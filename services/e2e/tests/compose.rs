@@ -134,7 +134,9 @@ fn check(compose: &str) -> Vec<String> {
             }
         }
         for (key, value) in &env {
-            if value.contains("127.0.0.1") || value.contains("localhost") {
+            // Origins are where the browser is, on the host, not an address the container uses.
+            let browser_side = key.ends_with("_CORS_ALLOWED_ORIGINS");
+            if !browser_side && (value.contains("127.0.0.1") || value.contains("localhost")) {
                 problems.push(format!(
                     "{name}: {key}={value} is loopback inside a container"
                 ));

@@ -4,7 +4,7 @@
 //! keeps only its hash. Services pick up changes within their reload interval (1s by default).
 
 use std::{
-    fs::{File, OpenOptions},
+    fs::{self, File, OpenOptions},
     io::Write,
     path::{Path, PathBuf},
 };
@@ -12,7 +12,10 @@ use std::{
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
-use sensorpipe::auth::{Scope, tokens::TokenFile};
+use sensorpipe::{
+    auth::{Scope, tokens::TokenFile},
+    config::read_secret_file,
+};
 
 /// Creates, lists and revokes the bearer tokens ingest and admin accept.
 #[derive(Debug, Parser)]
@@ -39,6 +42,17 @@ pub enum Command {
         /// Write the secret to this new file (owner-only) instead of stdout.
         #[arg(long, value_name = "PATH")]
         output: Option<PathBuf>,
+    },
+    /// Makes sure a live token named NAME exists with its secret in OUTPUT: for scripts that run
+    /// again and again (`scripts/dev up`, compose). Does nothing when OUTPUT holds that token;
+    /// otherwise revokes any live token of that name and makes a new one into OUTPUT.
+    Ensure {
+        #[arg(long)]
+        name: String,
+        #[arg(long = "scope", required = true, value_name = "SCOPE")]
+        scopes: Vec<Scope>,
+        #[arg(long, value_name = "PATH")]
+        output: PathBuf,
     },
     /// Revokes a live token by id or name; callers using it are refused within seconds.
     Revoke {
@@ -83,6 +97,37 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     println!("{token}");
                 }
             }
+        }
+        Command::Ensure {
+            name,
+            scopes,
+            output,
+        } => {
+            let mut file = TokenFile::load_or_empty(path)?;
+            let kept = read_secret_file(&output).ok().is_some_and(|token| {
+                file.live()
+                    .any(|entry| entry.name == name && entry.scopes.0 == scopes && entry.matches(&token))
+            });
+            if kept {
+                eprintln!("token `{name}` is in place; its secret is in {}", output.display());
+                return Ok(());
+            }
+            if file.revoke(&name).is_ok() {
+                eprintln!("revoked the old token `{name}`: its secret was not in {}", output.display());
+            }
+            let _ = fs::remove_file(&output);
+            let (entry, token) = file.create(&name, scopes)?;
+            let mut secret_file = new_secret_file(&output)?;
+            file.save(path)?;
+            writeln!(secret_file, "{token}")
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            eprintln!(
+                "created token {} `{}` with scopes {}; its secret is in {} (readable by you only)",
+                entry.id,
+                entry.name,
+                entry.scopes,
+                output.display()
+            );
         }
         Command::Revoke { token } => {
             let mut file = TokenFile::load(path)?;
