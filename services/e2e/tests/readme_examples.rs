@@ -589,6 +589,8 @@ fn assert_sensors_page(example: &Example, page: &Value, page_size: usize, rows: 
 
 struct Runner {
     admin: RunningService<admin::Application>,
+    /// `$READ_TOKEN`: a read token, as `scripts/dev up` tells a reader to set it.
+    read_token: String,
     table: Table,
     grpcurl: PathBuf,
     /// A watch cursor and the row it stands for, once one was needed.
@@ -604,12 +606,15 @@ impl Runner {
             self.admin.addr,
             &self.grpcurl,
         ));
-        command.env("TOKEN", token).env(
-            "CURSOR",
-            self.cursor
-                .as_ref()
-                .map_or("", |(cursor, _)| cursor.as_str()),
-        );
+        command
+            .env("TOKEN", token)
+            .env("READ_TOKEN", &self.read_token)
+            .env(
+                "CURSOR",
+                self.cursor
+                    .as_ref()
+                    .map_or("", |(cursor, _)| cursor.as_str()),
+            );
         command
     }
 
@@ -821,7 +826,7 @@ impl Runner {
                 object.remove("pageToken");
                 (
                     format!(
-                        "grpcurl -plaintext -d {} {addr} {method}",
+                        "grpcurl -plaintext -H \"authorization: Bearer $READ_TOKEN\" -d {} {addr} {method}",
                         quote(&data.to_string())
                     ),
                     "nextPageToken",
@@ -836,7 +841,7 @@ impl Runner {
                     .collect();
                 (
                     format!(
-                        "curl -s {}",
+                        "curl -s -H \"authorization: Bearer $READ_TOKEN\" {}",
                         quote(&format!("{addr}{}?{}", http.path, query.join("&")))
                     ),
                     "next_page_token",
@@ -862,8 +867,13 @@ impl Runner {
         let mut client = AdminServiceClient::connect(self.admin.url(""))
             .await
             .expect("connect to admin");
+        let mut request = tonic::Request::new(WatchMeasurementsRequest::default());
+        let authorization = testkit::auth::bearer(&self.read_token).parse().unwrap();
+        request
+            .metadata_mut()
+            .insert("authorization", authorization);
         let mut stream = client
-            .watch_measurements(WatchMeasurementsRequest::default())
+            .watch_measurements(request)
             .await
             .expect("watch")
             .into_inner();
@@ -1175,9 +1185,19 @@ async fn every_admin_example_in_the_docs_does_what_it_says() {
     let database_url = testkit::fresh_database("readme").await;
     let mut table = Table::new(&database_url).await;
     table.seed().await;
-    let admin = start_admin(&database_url, &[]).await;
+    // Auth on, and the origin of the CORS example allowed, as the docs say.
+    let tokens = testkit::TestTokens::new();
+    let read_token = tokens.create("docs-reader", &["read"]);
+    let mut args = tokens.args().to_vec();
+    args.extend([
+        "--cors-allowed-origins".into(),
+        "http://localhost:3000".into(),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let admin = start_admin(&database_url, &args).await;
     let mut runner = Runner {
         admin,
+        read_token,
         table,
         grpcurl,
         cursor: None,

@@ -601,14 +601,18 @@ fn check_generator_lines(
 
 /// Runs the example with `sh -c` against `addr` (and `grpcurl` for grpcurl); it must succeed.
 /// Returns its stdout.
-async fn run_shell(example: &Example, addr: SocketAddr, grpcurl: &Path) -> String {
+/// `$WRITE_TOKEN` is a write token, as `scripts/dev up` tells a reader to set it.
+async fn run_shell(example: &Example, addr: SocketAddr, grpcurl: &Path, token: &str) -> String {
     let text = docs::local_command(&example.command, README_ADDR, addr, grpcurl);
-    docs::stdout(docs::output(docs::sh(&text), example).await, example)
+    let mut command = docs::sh(&text);
+    command.env("WRITE_TOKEN", token);
+    docs::stdout(docs::output(command, example).await, example)
 }
 
 /// The generator line as the documentation runs it, against the test ingest (`INGEST_URL` would do the
-/// same), giving up within 30 s rather than 60 if ingest is gone.
-fn generator_config(example: &Example, ingest_url: &str) -> generator::Config {
+/// same) with a write token (`GENERATOR_TOKEN_FILE` would do the same), giving up within 30 s
+/// rather than 60 if ingest is gone.
+fn generator_config(example: &Example, ingest_url: &str, token_file: &Path) -> generator::Config {
     let args: Vec<String> = arguments(example)
         .iter()
         .map(|a| a.replace(README_ADDR, ingest_url.trim_start_matches("http://")))
@@ -617,6 +621,8 @@ fn generator_config(example: &Example, ingest_url: &str) -> generator::Config {
         "generator",
         "--ingest-url",
         ingest_url,
+        "--token-file",
+        token_file.to_str().expect("a UTF-8 path"),
         "--give-up-after",
         "30s",
     ];
@@ -657,7 +663,7 @@ impl Request {
         let args = arguments(example);
         let readings = match kind {
             Kind::SendReadings => {
-                let (_, positional) = split_args(&args, &["-d"]);
+                let (_, positional) = split_args(&args, &["-d", "-H"]);
                 assert_eq!(
                     positional,
                     [README_ADDR, SEND_READINGS],
@@ -772,13 +778,18 @@ async fn every_ingest_example_in_the_docs_does_what_it_says() {
 
     let grpcurl = grpcurl();
     let (brokers, topic) = testkit::fresh_topic("readme-ingest", 3).await;
-    // Default rules, as a reader's ingest has them.
-    let ingest = start_ingest(&brokers, &topic, &[]).await;
+    // Default rules and auth on, as a reader's ingest has them.
+    let tokens = testkit::TestTokens::new();
+    let write_token = tokens.create("docs-writer", &["write"]);
+    let token_file = tokens.token_file("docs-writer", &write_token);
+    let auth = tokens.args();
+    let auth: Vec<&str> = auth.iter().map(String::as_str).collect();
+    let ingest = start_ingest(&brokers, &topic, &auth).await;
 
     let mut accepted = Vec::new();
     for request in &requests {
         eprintln!("running {}", request.example);
-        let out = run_shell(&request.example, ingest.addr, &grpcurl).await;
+        let out = run_shell(&request.example, ingest.addr, &grpcurl, &write_token).await;
         let readings = request
             .check(accepted.len(), &out)
             .unwrap_or_else(|e| panic!("{e}"));
@@ -804,7 +815,7 @@ async fn every_ingest_example_in_the_docs_does_what_it_says() {
     );
     let (example, _) = bad[0];
     eprintln!("running {example}");
-    let config = generator_config(example, &ingest.url(""));
+    let config = generator_config(example, &ingest.url(""), &token_file);
     let count = config
         .count
         .unwrap_or_else(|| panic!("{example}: no --count, it would run until Ctrl-C"));
@@ -866,7 +877,7 @@ async fn every_ingest_example_in_the_docs_does_what_it_says() {
             continue;
         }
         eprintln!("running {example} for {BRIEF_RUN:?}");
-        let config = generator_config(example, &ingest.url(""));
+        let config = generator_config(example, &ingest.url(""), &token_file);
         let summary = run_generator(example, config, Some(BRIEF_RUN)).await;
         assert!(summary.is_success(), "{example}:\n{summary}");
         assert!(summary.sent > 0, "{example}: nothing sent\n{summary}");
