@@ -1,6 +1,6 @@
 // Where the dashboard calls and how: gRPC-Web (binary) to the admin service.
 
-import { type Client, createClient } from "@connectrpc/connect";
+import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { AdminService } from "./gen/sensorpipe/v1/admin_pb";
 
@@ -16,6 +16,6 @@ export function apiBaseUrl(location: Location): string {
   return (override || location.origin).replace(/\/+$/, "");
 }
 
-export function createAdmin(baseUrl: string): Admin {
-  return createClient(AdminService, createGrpcWebTransport({ baseUrl, useBinaryFormat: true }));
+export function createAdmin(baseUrl: string, interceptors: Interceptor[] = []): Admin {
+  return createClient(AdminService, createGrpcWebTransport({ baseUrl, useBinaryFormat: true, interceptors }));
 }

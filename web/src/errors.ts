@@ -43,7 +43,22 @@ export function problem(error: unknown): Problem {
 /** A banner line for a failure no input is to blame for. */
 export function describeFailure(p: Problem, baseUrl: string): string {
   if (p.code === Code.Unknown || p.code === Code.Unavailable) {
-    return `Cannot reach the admin service at ${baseUrl}: ${p.message}.`;
+    return `Cannot reach the admin service at ${baseUrl}: ${p.message}.${originHint(baseUrl)}`;
   }
   return `The admin service refused: ${p.message} (${Code[p.code]}).`;
+}
+
+/**
+ * For an API on another origin than the page, a sentence saying that it may refuse this origin:
+ * a browser hides a CORS refusal from the page as a network failure. "" on the same origin.
+ */
+export function originHint(baseUrl: string, pageOrigin: string | undefined = globalThis.location?.origin): string {
+  let apiOrigin: string;
+  try {
+    apiOrigin = new URL(baseUrl).origin;
+  } catch {
+    return "";
+  }
+  if (!pageOrigin || pageOrigin === "null" || apiOrigin === pageOrigin) return "";
+  return ` If it is running, it may not allow calls from this page's origin, ${pageOrigin} (admin: --cors-allowed-origins).`;
 }

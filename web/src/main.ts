@@ -3,7 +3,10 @@
 // Test hooks (stable; browser tests rely on them, see tests/driver.mjs):
 //   data-testid on the main elements:
 //     shell:   connection (data-state = live | connecting | reconnecting | error | idle), banner,
-//              banner-message, nav-sensors, nav-live, nav-table
+//              banner-message, nav-sensors, nav-live, nav-table, forget-token (visible while the
+//              tab holds a token)
+//     sign-in: signin, signin-form, token-input (type=password), signin-hint, signin-submit,
+//              signin-error (visible when the last token was refused), signin-notice, show-token
 //     sensors: sensors-view, sensor-filter, sensor-count, sensor-list (aria-busy while loading),
 //              list-status, sensor-row (data-sensor-id), sensor-id, latest-value (data-celsius,
 //              exact), age (a <time> whose datetime is the reading's measured_at), stale
@@ -24,12 +27,17 @@
 //     connectionLog() every state the watch went through since the view opened, oldest first
 //     ready()         the view's first load is done (and, with a watch, the watch is open)
 //     window()        live view: {start_time, seconds} of the loaded window, else null
-//     view()          sensors | live | table
+//     view()          sensors | live | table, or signin while the sign-in form is shown
+//     auth()          open (no token held, none asked for) | signin (the form is shown) |
+//                     token (the tab holds a token the admin accepted)
 
 import "uplot/dist/uPlot.min.css";
 import "./app.css";
 import { apiBaseUrl, createAdmin } from "./api";
+import { type AuthRefusal, authInterceptor, sessionTokens } from "./auth";
 import { Banner, h } from "./dom";
+import { originHint } from "./errors";
+import { type SignInReason, signInView } from "./signin";
 import { parseState, type ViewName } from "./state";
 import { connectionText, emptyHooks, type HookData, secondsUntil, type ViewContext } from "./view";
 import { liveView } from "./views/live";
@@ -38,14 +46,23 @@ import { tableView } from "./views/table";
 import type { Connection } from "./watch";
 
 const baseUrl = apiBaseUrl(window.location);
-const admin = createAdmin(baseUrl);
+const tokens = sessionTokens(baseUrl);
+const admin = createAdmin(baseUrl, [authInterceptor(tokens, refused)]);
+/** For the sign-in form's check of a token it is given: sends no token of its own, reports nothing. */
+const probe = createAdmin(baseUrl);
 const banner = new Banner();
 
 const TITLES: Record<ViewName, string> = { sensors: "Sensors", live: "Live chart", table: "Measurements" };
 const navLinks = (Object.keys(TITLES) as ViewName[]).map((v) =>
   h("a", { href: `#view=${v}`, testid: `nav-${v}`, "data-view": v }, TITLES[v]),
 );
+const nav = h("nav", { "aria-label": "Views" }, ...navLinks);
 const connEl = h("span", { class: "conn", testid: "connection", "data-state": "idle", role: "status" });
+const forgetButton = h(
+  "button",
+  { type: "button", class: "forget", testid: "forget-token", hidden: true, onclick: forget },
+  "Forget token",
+);
 const main = h("main", { id: "main", tabindex: -1 });
 document.getElementById("app")!.append(
   h("a", { class: "skip", href: "#main", onclick: skipToMain }, "Skip to content"),
@@ -53,8 +70,9 @@ document.getElementById("app")!.append(
     "header",
     { class: "top" },
     h("a", { class: "brand", href: "#view=sensors" }, "sensorpipe"),
-    h("nav", { "aria-label": "Views" }, ...navLinks),
+    nav,
     connEl,
+    forgetButton,
   ),
   banner.el,
   main,
@@ -80,8 +98,9 @@ function showConnection() {
   connEl.textContent = connection ? connectionText(connection) : "";
   if (connection?.state === "reconnecting" || connection?.state === "error") {
     const what = connection.state === "reconnecting" ? "No connection to" : "Stopped following";
+    const hint = connection.state === "reconnecting" ? originHint(baseUrl) : "";
     banner.show(
-      `${what} the admin service at ${baseUrl}: ${connection.reason}.`,
+      `${what} the admin service at ${baseUrl}: ${connection.reason}.${hint}`,
       connection.state === "reconnecting" ? `Reconnecting in ${secondsUntil(connection.retryAt)} s…` : "",
       connection.state === "reconnecting" && retryNow ? { label: "Retry now", run: retryNow } : undefined,
     );
@@ -92,6 +111,58 @@ function showConnection() {
   }
 }
 setInterval(() => connection?.state === "reconnecting" && showConnection(), 1000);
+
+// ---- the read token: asked for when a call is refused for its credentials ----
+
+/** Set while the sign-in form is shown (instead of any view); aborts when it goes. */
+let signingIn: AbortController | null = null;
+
+function showAuth() {
+  forgetButton.hidden = signingIn !== null || !tokens.get();
+  nav.hidden = signingIn !== null;
+}
+
+/** A call was refused for its token (or for having none): ask for one, once. */
+function refused(r: AuthRefusal) {
+  if (signingIn) return; // asked already
+  if (r.token !== tokens.get()) return; // sent before the token changed: the current one may do
+  if (r.token) tokens.clear(); // refused or not allowed to read: useless to the dashboard
+  signIn(r.token ? { kind: "refused", code: r.code, message: r.message } : { kind: "needed" });
+}
+
+function forget() {
+  tokens.clear();
+  signIn({ kind: "forgotten" });
+}
+
+function signIn(reason: SignInReason) {
+  leaveView();
+  const stop = new AbortController();
+  signingIn = stop;
+  const form = signInView({
+    baseUrl,
+    probe,
+    reason,
+    signal: stop.signal,
+    accepted(token) {
+      tokens.set(token);
+      stop.abort();
+      signingIn = null;
+      showAuth();
+      route();
+      // The form (and the focus in it) is gone: start reading and tabbing from the view's heading.
+      const heading = main.querySelector<HTMLElement>("h1");
+      heading?.setAttribute("tabindex", "-1");
+      heading?.focus({ preventScroll: true });
+    },
+  });
+  document.title = "Sign in · sensorpipe";
+  main.replaceChildren(form.el);
+  showAuth();
+  if (reason.kind !== "needed" || document.activeElement === document.body || document.activeElement === main) {
+    form.focus();
+  }
+}
 
 // ---- routing ----
 
@@ -104,15 +175,10 @@ function navigate(hash: string, opts: { replace?: boolean } = {}) {
   else location.hash = hash;
 }
 
-function route() {
-  const state = parseState(location.hash);
-  for (const a of navLinks) a.toggleAttribute("aria-current", a.dataset.view === state.view);
-  if (current?.name === state.view && current.update) {
-    current.update(state);
-    return;
-  }
-  const moved = current !== undefined;
+/** Stops the current view, its calls and its watch, and clears what it showed in the shell. */
+function leaveView() {
   current?.stop.abort();
+  current = undefined;
   banner.clear();
   bannerIsConnection = false;
   connection = null;
@@ -120,6 +186,18 @@ function route() {
   retryNow = undefined;
   showConnection();
   hooks = emptyHooks();
+}
+
+function route() {
+  const state = parseState(location.hash);
+  for (const a of navLinks) a.toggleAttribute("aria-current", a.dataset.view === state.view);
+  if (signingIn) return; // the view in the URL opens once a token is accepted
+  if (current?.name === state.view && current.update) {
+    current.update(state);
+    return;
+  }
+  const moved = current !== undefined;
+  leaveView();
   const stop = new AbortController();
   const ctx: ViewContext = {
     admin,
@@ -152,6 +230,7 @@ function route() {
 }
 
 window.addEventListener("hashchange", route);
+showAuth();
 route();
 
 Object.defineProperty(window, "__dashboard", {
@@ -162,6 +241,7 @@ Object.defineProperty(window, "__dashboard", {
     connectionLog: () => [...connectionLog],
     ready: () => hooks.ready,
     window: () => hooks.window,
-    view: () => current?.name,
+    view: () => (signingIn ? "signin" : current?.name),
+    auth: () => (signingIn ? "signin" : tokens.get() ? "token" : "open"),
   }),
 });

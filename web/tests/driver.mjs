@@ -1,4 +1,5 @@
-// Shared driver for the dashboard's browser scenarios (sensors.mjs, live.mjs, table.mjs, cors.mjs).
+// Shared driver for the dashboard's browser scenarios (sensors.mjs, live.mjs, table.mjs, cors.mjs,
+// auth.mjs, auth-cors.mjs).
 //
 // PROTOCOL (between the project's test harness and one scenario script)
 //   start:   node web/tests/<scenario>.mjs '<one JSON object>'
@@ -7,7 +8,8 @@
 //            same view at 390×844). What each scenario reads is written at the top of its file.
 //   stdout:  JSON lines only, one event each: {"event":"ready"}, {"event":"done"} (live.mjs), and
 //            on failure {"event":"failed","message":"..."} just before exiting non-zero.
-//   stdin:   JSON lines, read only by scenarios that say so (live.mjs).
+//   stdin:   JSON lines, read only by scenarios that say so (live.mjs; auth.mjs and auth-cors.mjs
+//            take their tokens there, so that no token is ever on a command line).
 //   stderr:  human-readable progress and the page's console, for the harness's log.
 //   exit:    0 when every assertion held; 1 when one failed (the message says what differed);
 //            2 when the input was unusable. A screenshot is saved either way when possible.

@@ -1,5 +1,6 @@
 // Unit tests of the dashboard's logic that needs no browser: time text, URL state, CSV lines,
-// error fields, backoff, and the resumable watch against a scripted fake admin.
+// error fields, backoff, the resumable watch against a scripted fake admin, and the read token
+// (kept per API, sent on every call, refusals reported).
 // The TypeScript sources are bundled for Node by esbuild first (needs `npm run generate`).
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -15,6 +16,7 @@ export * from "./src/rows";
 export * from "./src/errors";
 export * from "./src/backoff";
 export { follow } from "./src/watch";
+export * from "./src/auth";
 export { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 export { MeasurementSchema } from "./src/gen/sensorpipe/v1/admin_pb";
 `;
@@ -220,4 +222,108 @@ test("a cursor the service no longer knows starts over with a sync; other refusa
   assert.deepEqual(admin.calls.map((c) => c.cursor), ["", "a-0", ""]);
   assert.equal(syncs, 1);
   assert.equal(states.at(-1).reason, "sensor_id: must be 1 to 64 of ...");
+});
+
+/** A Storage stand-in: a Map behind the methods the dashboard uses. */
+function memoryStorage() {
+  const items = new Map();
+  return {
+    items,
+    getItem: (k) => (items.has(k) ? items.get(k) : null),
+    setItem: (k, v) => void items.set(k, String(v)),
+    removeItem: (k) => void items.delete(k),
+  };
+}
+
+test("a pasted token is cleaned; what a header cannot carry is not a token", () => {
+  assert.equal(m.cleanToken("  sp_0a1b_c2d3\n"), "sp_0a1b_c2d3");
+  assert.equal(m.cleanToken("Bearer sp_0a1b_c2d3"), "sp_0a1b_c2d3");
+  assert.equal(m.cleanToken("bearer   sp_0a1b_c2d3"), "sp_0a1b_c2d3");
+  for (const bad of ["", "   ", "sp_0a1b c2d3", "sp_é", "sp_\u0000", "x".repeat(5000)]) {
+    assert.equal(m.cleanToken(bad), null, `${JSON.stringify(bad.slice(0, 20))} is not a token`);
+  }
+});
+
+test("the token is kept in the tab's storage per API: another ?api= never gets it", () => {
+  const storage = memoryStorage();
+  const a = m.sessionTokens("http://127.0.0.1:50052", storage);
+  const b = m.sessionTokens("http://elsewhere.example", storage);
+  assert.equal(a.get(), "");
+  a.set("sp_a_1");
+  assert.equal(a.get(), "sp_a_1");
+  assert.equal(b.get(), "", "the other API's store holds nothing");
+  assert.equal(m.sessionTokens("http://127.0.0.1:50052", storage).get(), "sp_a_1", "a reload finds it");
+  a.clear();
+  assert.equal(a.get(), "");
+  assert.equal(storage.items.size, 0, "nothing left in storage");
+  // Storage refused (a sandboxed frame, storage switched off): the token lives in memory.
+  const broken = { getItem() { throw new Error("denied"); }, setItem() { throw new Error("denied"); }, removeItem() { throw new Error("denied"); } };
+  const c = m.sessionTokens("http://x", broken);
+  c.set("sp_c_3");
+  assert.equal(c.get(), "sp_c_3");
+  c.clear();
+  assert.equal(c.get(), "");
+  assert.equal(m.sessionTokens("http://x", null).get(), "");
+});
+
+test("every call carries the held token; refusals for credentials are reported, others not", async () => {
+  const storage = memoryStorage();
+  const tokens = m.sessionTokens("http://admin", storage);
+  const reports = [];
+  const intercept = m.authInterceptor(tokens, (r) => reports.push(r));
+  const request = (stream) => ({ stream, header: new Headers(), url: "http://admin/x", message: {} });
+  let seen;
+  const ok = intercept(async (req) => {
+    seen = req.header.get("authorization");
+    return { stream: false, message: {} };
+  });
+
+  await ok(request(false));
+  assert.equal(seen, null, "no token held: no header");
+  tokens.set("sp_t_1");
+  await ok(request(false));
+  assert.equal(seen, "Bearer sp_t_1");
+
+  const refusing = (code, message) =>
+    intercept(async () => {
+      throw new ConnectError(message, code);
+    });
+  await assert.rejects(refusing(Code.Unauthenticated, "invalid or revoked token")(request(false)), ConnectError);
+  await assert.rejects(refusing(Code.Unavailable, "admin is down")(request(false)), ConnectError);
+  assert.deepEqual(reports, [{ code: Code.Unauthenticated, message: "invalid or revoked token", token: "sp_t_1" }]);
+
+  // A watch refused after it opened: reported when the stream ends with the refusal.
+  const watch = intercept(async () => ({
+    stream: true,
+    message: (async function* () {
+      yield 1;
+      throw new ConnectError("token `d` lacks the `read` scope this call needs", Code.PermissionDenied);
+    })(),
+  }));
+  const res = await watch(request(true));
+  const got = [];
+  await assert.rejects(async () => {
+    for await (const x of res.message) got.push(x);
+  }, ConnectError);
+  assert.deepEqual(got, [1]);
+  assert.equal(reports.length, 2);
+  assert.equal(reports[1].code, Code.PermissionDenied);
+  assert.equal(reports[1].token, "sp_t_1");
+
+  // Refused while holding none: reported with an empty token (the form asks for one).
+  tokens.clear();
+  await assert.rejects(refusing(Code.Unauthenticated, "missing bearer token")(request(false)));
+  assert.deepEqual(reports[2], { code: Code.Unauthenticated, message: "missing bearer token", token: "" });
+});
+
+test("the sign-in form tells a wrong token from one without the read scope", () => {
+  assert.match(m.refusalText(Code.Unauthenticated, "invalid or revoked token"), /did not accept this token \(invalid or revoked token\)/);
+  assert.match(m.refusalText(Code.PermissionDenied, "token `d` lacks the `read` scope this call needs"), /^This token lacks the read scope/);
+});
+
+test("an unreachable API on another origin may be refusing this origin: the banner says so", () => {
+  assert.equal(m.originHint("http://127.0.0.1:50052", "http://127.0.0.1:50052"), "");
+  assert.equal(m.originHint("http://127.0.0.1:50052/", undefined), "");
+  assert.equal(m.originHint("not a url", "http://localhost:8080"), "");
+  assert.match(m.originHint("http://127.0.0.1:50052", "http://localhost:8080"), /may not allow calls from this page's origin, http:\/\/localhost:8080 \(admin: --cors-allowed-origins\)/);
 });

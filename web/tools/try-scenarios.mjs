@@ -1,6 +1,7 @@
 // Development stand-in for the project's test harness: runs the browser scenarios in tests/
 // against a real admin on a fresh database, speaking their protocol (see tests/driver.mjs).
 //   npm run build && node tools/try-scenarios.mjs [sensors|live|table|cors ...]
+// (Not auth.mjs nor auth-cors.mjs: services/e2e/tests/dashboard.rs runs those, with tokens.)
 // Needs: psql, DATABASE_URL (a role that may create databases; `scripts/stack env`), the admin
 // binary (ADMIN_BIN, default ../target/debug/admin) and chromium (CHROMIUM). Screenshots go to
 // OUT (default /tmp/sensorpipe-web). The admin does not serve dist/ here: a static server does, and
@@ -35,7 +36,9 @@ let admin;
 let adminAddr = "127.0.0.1:0";
 /** Starts the admin (on the same address as before, after the first time); resolves its URL. */
 function startAdmin() {
-  admin = spawn(adminBin, ["--listen-addr", adminAddr], { env: { ...process.env, DATABASE_URL: dbUrl }, stdio: ["ignore", "pipe", "pipe"] });
+  // Open, as these scenarios are about everything but auth (auth.mjs and auth-cors.mjs run through
+  // the project's harness, services/e2e/tests/dashboard.rs, which makes their tokens).
+  admin = spawn(adminBin, ["--listen-addr", adminAddr, "--insecure-no-auth"], { env: { ...process.env, DATABASE_URL: dbUrl }, stdio: ["ignore", "pipe", "pipe"] });
   return new Promise((resolve, reject) => {
     const logs = new PassThrough();
     admin.stdout.pipe(logs, { end: false });

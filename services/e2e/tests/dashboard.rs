@@ -2,7 +2,8 @@
 //! against a real admin on a fresh database, in each of the two ways a browser reaches it: admin's
 //! own port, and a real Envoy from `envoy.yaml` in front of that admin. What the page must show is
 //! worked out here from the rows the test saved, or asked of the admin's gRPC API where the page
-//! must match it (the table's pages). Screenshots of every scenario at laptop and phone size:
+//! must match it (the table's pages). With auth on, both ways again (the page asks for a read
+//! token and uses it), and across origins on admin's own port. Screenshots of every scenario at laptop and phone size:
 //! `target/dashboard-screenshots/<way>-<scenario>[-phone].png`.
 
 mod support;
@@ -17,9 +18,9 @@ use sensorpipe::{
     proto::v1::{ListMeasurementsRequest, Measurement, admin_service_client::AdminServiceClient},
 };
 use serde_json::{Value, json};
-use testkit::{RunningService, envoy::Envoy};
+use testkit::{RunningService, TestTokens, auth::bearer, envoy::Envoy};
 use tokio::runtime::Runtime;
-use tonic::{Code, transport::Channel};
+use tonic::{Code, Request, transport::Channel};
 
 use support::{browser::Scenario, start_admin_at};
 
@@ -47,8 +48,40 @@ async fn the_dashboard_through_envoy() {
     every_scenario(Way::Envoy).await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dashboard_asks_for_a_read_token_on_admins_own_port() {
+    asks_for_a_read_token(Way::Admin).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dashboard_asks_for_a_read_token_through_envoy() {
+    asks_for_a_read_token(Way::Envoy).await;
+}
+
+/// With auth on, a page on an origin admin allows calls it with the token across origins; a page
+/// on another origin gets nothing. Admin's own port only: through Envoy, `envoy.yaml`'s CORS
+/// policy answers browsers, not admin's list.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dashboard_across_origins_with_auth_on() {
+    let tokens = TestTokens::new();
+    let read = tokens.create("dashboard", &["read"]);
+    let port = testkit::free_port();
+    // The page at `localhost`, the API at `127.0.0.1`: the host name alone makes another origin.
+    let page_origin = format!("http://localhost:{port}");
+    let mut args = tokens.args().to_vec();
+    args.extend(["--cors-allowed-origins".to_owned(), page_origin.clone()]);
+    let stage = Stage::at(Way::Admin, format!("127.0.0.1:{port}"), args).await;
+    let input = json!({
+        "allowed_page_url": format!("{page_origin}/"),
+        "api_url": format!("http://127.0.0.1:{port}"),
+    });
+    let mut page = Scenario::start("auth-cors", &stage.shot("signin-cors"), input);
+    page.send(json!({ "tokens": { "read": read } })).await;
+    page.finish().await;
+}
+
 async fn every_scenario(way: Way) {
-    let mut stage = Stage::new(way).await;
+    let mut stage = Stage::new(way, Vec::new()).await;
     // The sensors view first: its ages are only right while the seeded rows are seconds old.
     sensors_view(&stage).await;
     table(&stage).await;
@@ -58,16 +91,57 @@ async fn every_scenario(way: Way) {
     stage.check_the_way_in().await;
 }
 
-/// The sensors view lists exactly the saved sensors, each with its latest reading.
-async fn sensors_view(stage: &Stage) {
+/// With auth on (admin started with a tokens file): the page asks for a read token; a token admin
+/// does not know and one without the `read` scope each get their own message; the read token
+/// shows the data, the live watch included; a reload of the tab keeps it; "Forget token" asks
+/// again; and once the token is revoked, the next load asks again, saying why. The tokens go to
+/// the scenario on its stdin, never on a command line.
+async fn asks_for_a_read_token(way: Way) {
+    let tokens = TestTokens::new();
+    let read = tokens.create("dashboard", &["read"]);
+    let no_read = tokens.create("device", &["write"]);
+    // A real token, of another tokens file: well formed, unknown to this admin.
+    let wrong = TestTokens::new().create("dashboard", &["read"]);
+    let mut stage = Stage::new(way, tokens.args().to_vec()).await;
+
+    let input = json!({
+        "url": stage.page_url(),
+        "sensors": latest_points(&stage.saved),
+        "live_sensor": CHARTED[0],
+    });
+    let mut page = Scenario::start("auth", &stage.shot("signin"), input);
+    page.send(json!({ "tokens": { "wrong": wrong, "no_read": no_read, "read": read } }))
+        .await;
+    page.expect("signed_in").await;
+    let since = stage.save_now(&[(CHARTED[0], 21.88)]).await;
+    page.send(json!({ "expect": since.iter().map(point).collect::<Vec<_>>() }))
+        .await;
+    page.expect("seen").await;
+
+    page.expect("revoke").await;
+    tokens.revoke("dashboard");
+    stage.wait_until_refused(&read).await;
+    page.send(json!({ "event": "revoked" })).await;
+    page.expect("done").await;
+    page.finish().await;
+    stage.check_the_way_in().await;
+}
+
+/// Every saved sensor with its latest reading, as the page reports them.
+fn latest_points(saved: &[NewMeasurement]) -> Vec<Value> {
     let mut latest: BTreeMap<&str, &NewMeasurement> = BTreeMap::new();
-    for row in &stage.saved {
+    for row in saved {
         let newest = latest.entry(&row.sensor_id).or_insert(row);
         if row.measured_at > newest.measured_at {
             *newest = row;
         }
     }
-    let sensors: Vec<Value> = latest.values().map(|row| point(row)).collect();
+    latest.values().map(|row| point(row)).collect()
+}
+
+/// The sensors view lists exactly the saved sensors, each with its latest reading.
+async fn sensors_view(stage: &Stage) {
+    let sensors = latest_points(&stage.saved);
     assert_eq!(sensors.len(), 5, "the seed's sensors");
     let input = json!({ "url": stage.page_url(), "sensors": sensors });
     Scenario::start("sensors", &stage.shot("sensors"), input)
@@ -250,6 +324,8 @@ struct Stage {
     database_url: String,
     db: AsyncPgConnection,
     listen_addr: String,
+    /// Admin's flags besides its address and database (the tokens file, when auth is on).
+    admin_args: Vec<String>,
     admin: Option<CrashableAdmin>,
     envoy: Option<Envoy>,
     /// Every row saved so far, in save order.
@@ -257,7 +333,15 @@ struct Stage {
 }
 
 impl Stage {
-    async fn new(way: Way) -> Self {
+    /// A stage whose admin listens on a free port of its own.
+    async fn new(way: Way, admin_args: Vec<String>) -> Self {
+        let listen_addr = format!("127.0.0.1:{}", testkit::free_port());
+        Self::at(way, listen_addr, admin_args).await
+    }
+
+    /// A stage whose admin listens on `listen_addr`, with `admin_args` besides its address and
+    /// database.
+    async fn at(way: Way, listen_addr: String, admin_args: Vec<String>) -> Self {
         let database_url = testkit::fresh_database("dashboard").await;
         let db = sensorpipe::db::connect(&database_url)
             .await
@@ -266,7 +350,8 @@ impl Stage {
             way,
             database_url,
             db,
-            listen_addr: format!("127.0.0.1:{}", testkit::free_port()),
+            listen_addr,
+            admin_args,
             admin: None,
             envoy: None,
             saved: Vec::new(),
@@ -285,7 +370,8 @@ impl Stage {
     }
 
     async fn start_admin(&mut self) {
-        let admin = CrashableAdmin::start(&self.listen_addr, &self.database_url).await;
+        let admin =
+            CrashableAdmin::start(&self.listen_addr, &self.database_url, &self.admin_args).await;
         self.admin = Some(admin);
     }
 
@@ -318,6 +404,28 @@ impl Stage {
         AdminServiceClient::connect(self.admin().url(""))
             .await
             .expect("admin accepts gRPC connections")
+    }
+
+    /// Waits (at most 10 s) until admin refuses `token`, as it does once its tokens file, reloaded
+    /// in the background, says the token is revoked.
+    async fn wait_until_refused(&self, token: &str) {
+        let mut client = self.grpc().await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let mut request = Request::new(ListMeasurementsRequest {
+                page_size: 1,
+                ..Default::default()
+            });
+            let value = bearer(token).parse().expect("a header value");
+            request.metadata_mut().insert("authorization", value);
+            match client.list_measurements(request).await {
+                Err(status) if status.code() == Code::Unauthenticated => return,
+                Ok(_) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                other => panic!("admin still answers a revoked token after 10 s: {other:?}"),
+            }
+        }
     }
 
     /// Saves `rows` in one statement, as one saver batch would.
@@ -366,8 +474,9 @@ struct CrashableAdmin {
 }
 
 impl CrashableAdmin {
-    /// Admin on `listen_addr` reading `database_url`, serving the built dashboard.
-    async fn start(listen_addr: &str, database_url: &str) -> Self {
+    /// Admin on `listen_addr` reading `database_url`, serving the built dashboard; `args` are
+    /// extra flags.
+    async fn start(listen_addr: &str, database_url: &str, args: &[String]) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("admin")
@@ -377,9 +486,12 @@ impl CrashableAdmin {
         let (listen_addr, database_url) = (listen_addr.to_owned(), database_url.to_owned());
         let web_dir = testkit::repo_root().join("web/dist");
         let web_dir = web_dir.to_str().expect("a UTF-8 path").to_owned();
+        let mut args: Vec<String> = args.to_vec();
+        args.extend(["--web-dir".to_owned(), web_dir]);
         let service = runtime
             .spawn(async move {
-                start_admin_at(&listen_addr, &database_url, &["--web-dir", &web_dir]).await
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                start_admin_at(&listen_addr, &database_url, &args).await
             })
             .await
             .unwrap_or_else(|e| panic!("admin does not start: {e}"));

@@ -1,7 +1,8 @@
-//! One browser scenario of `web/tests/` (sensors, live, table, cors) run by node in headless
-//! chromium, spoken to in the protocol `web/tests/driver.mjs` describes: the input as one JSON
-//! argument, JSON-lines events on stdout, JSON-lines messages on stdin, progress on stderr, exit
-//! 0 when every assertion of the scenario held.
+//! One browser scenario of `web/tests/` (sensors, live, table, cors, auth, auth-cors) run by node
+//! in headless chromium, spoken to in the protocol `web/tests/driver.mjs` describes: the input as
+//! one JSON argument, JSON-lines events on stdout, JSON-lines messages on stdin (the auth
+//! scenarios' tokens among them), progress on stderr, exit 0 when every assertion of the scenario
+//! held.
 
 use std::{
     io::ErrorKind,
@@ -151,8 +152,14 @@ impl Scenario {
     }
 
     fn fail(&self, what: &str) -> ! {
-        let log = self.log.lock().unwrap();
-        let tail = log[log.len().saturating_sub(LOG_TAIL_LINES)..].join("\n");
+        // Copied out first: panicking with the lock held would poison it for the stderr reader.
+        let tail = {
+            let log = self
+                .log
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            log[log.len().saturating_sub(LOG_TAIL_LINES)..].join("\n")
+        };
         panic!(
             "scenario {} {what}\n--- its stderr (last lines):\n{tail}",
             self.name
