@@ -3,9 +3,11 @@
 //! `--help` documents all three. The variable names are the same for a local run and in
 //! `docker-compose.yml` (a test checks that).
 
-use std::time::Duration;
+use std::{path::Path, time::Duration};
 
 use clap::{Args, ValueEnum};
+
+use crate::kafka_properties::KafkaProperties;
 
 /// Kafka bootstrap servers of the local stack (`scripts/stack start`).
 pub const DEFAULT_KAFKA_BROKERS: &str = "127.0.0.1:9092";
@@ -61,6 +63,10 @@ pub struct KafkaArgs {
     /// Topic of the readings (key: sensor id, value: protobuf `sensorpipe.v1.ReadingRecord`).
     #[arg(long, env = "KAFKA_TOPIC", default_value = DEFAULT_KAFKA_TOPIC)]
     pub kafka_topic: String,
+    /// librdkafka client settings for every Kafka client (TLS, SASL/SCRAM, ...): a properties
+    /// file, `key=value` per line, `#` comments. Read at start-up; its values are never logged.
+    #[arg(long, env = "KAFKA_CONFIG_FILE", value_name = "FILE", value_parser = KafkaProperties::from_arg)]
+    pub kafka_config_file: Option<KafkaProperties>,
 }
 
 /// Where PostgreSQL is.
@@ -68,14 +74,65 @@ pub struct KafkaArgs {
 pub struct DatabaseArgs {
     /// PostgreSQL connection URL: `postgres://user:password@host:port/database`.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true, hide_default_value = true)]
-    pub database_url: String,
+    database_url: String,
+    /// A file holding the PostgreSQL connection URL (one line), instead of `--database-url`:
+    /// keeps the password out of the command line and the environment.
+    #[arg(long, env = "DATABASE_URL_FILE", value_name = "FILE", conflicts_with = "database_url",
+          value_parser = read_database_url)]
+    database_url_file: Option<SecretUrl>,
+}
+
+impl DatabaseArgs {
+    /// The connection URL of `--database-url` or `--database-url-file`.
+    pub fn database_url(&self) -> &str {
+        match &self.database_url_file {
+            Some(SecretUrl(url)) => url,
+            None => &self.database_url,
+        }
+    }
+
+    /// Settings for `url`, as if given with `--database-url`: for tests and tools.
+    pub fn with_url(url: impl Into<String>) -> Self {
+        Self {
+            database_url: url.into(),
+            database_url_file: None,
+        }
+    }
+}
+
+/// A URL read from a file; its `Debug` hides it whole.
+#[derive(Clone)]
+struct SecretUrl(String);
+
+impl std::fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redact_password(&self.0))
+    }
+}
+
+/// `--database-url-file`: the file's one line (a trailing newline dropped). Errors name the file,
+/// never its content.
+fn read_database_url(path: &str) -> Result<SecretUrl, String> {
+    let text = std::fs::read_to_string(Path::new(path))
+        .map_err(|error| format!("cannot read the database URL file {path}: {error}"))?;
+    let url = text.strip_suffix('\n').unwrap_or(&text);
+    let url = url.strip_suffix('\r').unwrap_or(url);
+    if url.trim().is_empty() {
+        return Err(format!("the database URL file {path} is empty"));
+    }
+    if url.contains('\n') {
+        return Err(format!(
+            "the database URL file {path} has more than one line: it holds the URL alone"
+        ));
+    }
+    Ok(SecretUrl(url.to_owned()))
 }
 
 /// Never print the password, not even in a `{:?}` of the whole config.
 impl std::fmt::Debug for DatabaseArgs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DatabaseArgs")
-            .field("database_url", &redact_password(&self.database_url))
+            .field("database_url", &redact_password(self.database_url()))
             .finish()
     }
 }
@@ -122,9 +179,59 @@ mod tests {
 
     #[test]
     fn database_args_debug_hides_the_password() {
-        let args = DatabaseArgs {
-            database_url: "postgres://u:secret@h/db".into(),
-        };
+        let args = DatabaseArgs::with_url("postgres://u:secret@h/db");
         assert!(!format!("{args:?}").contains("secret"));
+    }
+
+    #[derive(clap::Parser)]
+    struct DatabaseOnly {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    }
+
+    fn parse_database(args: &[&str]) -> Result<DatabaseArgs, String> {
+        use clap::Parser;
+        DatabaseOnly::try_parse_from(["test"].iter().chain(args))
+            .map(|parsed| parsed.database)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_database_url_can_come_from_a_file_whose_content_errors_never_show() {
+        let dir = std::env::temp_dir().join(format!("dburl-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("url");
+        let path = file.to_str().unwrap();
+        std::fs::write(&file, "postgres://u:hunter2@h/db\n").unwrap();
+        let args = parse_database(&["--database-url-file", path]).unwrap();
+        assert_eq!(args.database_url(), "postgres://u:hunter2@h/db");
+        assert!(!format!("{args:?}").contains("hunter2"));
+
+        let error = parse_database(&[
+            "--database-url-file",
+            path,
+            "--database-url",
+            "postgres://x",
+        ])
+        .unwrap_err();
+        assert!(error.contains("cannot be used with"), "{error}");
+
+        for (content, reason) in [
+            ("\n", "is empty"),
+            ("postgres://u:hunter2@h/db\nhunter2\n", "more than one line"),
+        ] {
+            std::fs::write(&file, content).unwrap();
+            let error = parse_database(&["--database-url-file", path]).unwrap_err();
+            assert!(error.contains(path) && error.contains(reason), "{error}");
+            assert!(!error.contains("hunter2"), "{error}");
+        }
+        let missing = dir.join("missing");
+        let error =
+            parse_database(&["--database-url-file", missing.to_str().unwrap()]).unwrap_err();
+        assert!(
+            error.contains("cannot read the database URL file"),
+            "{error}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

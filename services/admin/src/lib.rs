@@ -63,7 +63,7 @@ impl Service for Application {
     /// calls fail with UNAVAILABLE) and the routes, and binds the listener, so
     /// [`Application::local_addr`] is known before serving.
     async fn build(config: Config) -> Result<Self, Error> {
-        let store = Store::new(&config.database.database_url, config.db_pool_size.into())?;
+        let store = Store::new(config.database.database_url(), config.db_pool_size.into())?;
         let (stopping, stopping_rx) = signal::channel(false);
         let watch = Watch::new(store.clone(), config.watch_buffer as usize, stopping_rx);
         let list = ListCache::new(

@@ -22,7 +22,7 @@ pub struct Publisher {
 
 impl Publisher {
     pub fn new(kafka: &KafkaArgs, limits: &Limits) -> Result<Self, KafkaError> {
-        let producer = kafka::producer_config(&kafka.kafka_brokers)
+        let producer = kafka::producer_config(kafka)
             // A delivery Kafka cannot confirm in this time fails, and with it the batch.
             .set(
                 "message.timeout.ms",
