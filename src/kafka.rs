@@ -1,13 +1,16 @@
 //! Kafka in one place: how producers and consumers are configured, how a reading becomes a record
 //! (key = sensor id, value = protobuf `ReadingRecord`), and topic creation.
 
-use std::time::Duration;
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use prost::Message;
 use rdkafka::{
     ClientConfig,
     admin::{AdminClient, AdminOptions, NewTopic, TopicReplication},
-    client::DefaultClientContext,
+    client::{ClientContext, DefaultClientContext},
     consumer::StreamConsumer,
     error::{KafkaError, RDKafkaErrorCode},
     producer::{FutureProducer, FutureRecord, future_producer::Delivery},
@@ -100,6 +103,31 @@ fn client_config(cluster: Cluster<'_>) -> ClientConfig {
         config.set(key, value);
     }
     config
+}
+
+/// A client context that remembers why the broker last refused to authenticate the client
+/// (librdkafka only logs it and keeps retrying), so a service can fail at start-up with the reason
+/// instead of waiting for a broker that will never let it in. Logs like the default context.
+/// Clones share what they saw: keep one, give the client another.
+#[derive(Debug, Clone, Default)]
+pub struct AuthenticationWatch {
+    refused: Arc<Mutex<Option<String>>>,
+}
+
+impl AuthenticationWatch {
+    /// librdkafka's reason for the last refusal (it names the mechanism, never the password).
+    pub fn refusal(&self) -> Option<String> {
+        self.refused.lock().expect("never poisoned").clone()
+    }
+}
+
+impl ClientContext for AuthenticationWatch {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if error.rdkafka_error_code() == Some(RDKafkaErrorCode::Authentication) {
+            *self.refused.lock().expect("never poisoned") = Some(reason.to_owned());
+        }
+        DefaultClientContext.error(error, reason);
+    }
 }
 
 /// A consumer with [`consumer_config`]; it still has to `subscribe`.
