@@ -2,15 +2,14 @@
 //! same broker as the PLAINTEXT one) and the client settings file the script writes for it, so a
 //! test can run the services with `--kafka-config-file` against real authentication.
 
-use std::{path::PathBuf, time::Duration};
+use std::path::PathBuf;
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use sensorpipe::{
     kafka::{self, Cluster},
     kafka_properties::KafkaProperties,
 };
 
-use crate::{START_STACK, tools::stack_dir, unique_name};
+use crate::{START_STACK, stack::answers_metadata, tools::stack_dir, unique_name};
 
 /// The listener's address and its client settings (`KAFKA_SASL_BROKERS`,
 /// `KAFKA_SASL_CONFIG_FILE` of `scripts/stack env`).
@@ -63,16 +62,7 @@ pub async fn require_sasl_kafka() -> SaslKafka {
         properties,
     };
     let config = kafka::consumer_config(sasl.cluster(), &unique_name("probe"));
-    let reachable = tokio::task::spawn_blocking(move || {
-        let consumer: BaseConsumer = config.create().map_err(|e| e.to_string())?;
-        consumer
-            .fetch_metadata(None, Duration::from_secs(10))
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-    })
-    .await
-    .expect("metadata probe panicked");
-    if let Err(error) = reachable {
+    if let Err(error) = answers_metadata(config).await {
         panic!(
             "Kafka's SASL_SSL listener is not reachable at {} ({error}): start it with `{START_STACK}` ({hint})",
             sasl.brokers
