@@ -131,6 +131,7 @@ async fn a_wrong_password_stops_ingest_with_an_error_that_does_not_hold_it() {
     let (_, topic) = testkit::fresh_topic("sasl-refused", 1).await;
     let dir = testkit::TempDir::new("sasl-wrong-password");
     let file = dir.path().join("client.properties");
+    // librdkafka's SASL and TLS debug lines too, where a careless client would print secrets.
     let settings: String = sasl
         .properties
         .iter()
@@ -138,6 +139,7 @@ async fn a_wrong_password_stops_ingest_with_an_error_that_does_not_hold_it() {
             "sasl.password" => format!("{key}={WRONG_PASSWORD}\n"),
             _ => format!("{key}={value}\n"),
         })
+        .chain(["debug=security,broker\n".to_owned()])
         .collect();
     std::fs::write(&file, settings).unwrap();
 
