@@ -91,8 +91,9 @@ impl DatabaseArgs {
         }
     }
 
-    /// Settings for `url`, as if given with `--database-url`: for tests and tools.
-    pub fn with_url(url: impl Into<String>) -> Self {
+    /// Settings for `url`, as if given with `--database-url`.
+    #[cfg(test)]
+    fn with_url(url: impl Into<String>) -> Self {
         Self {
             database_url: url.into(),
             database_url_file: None,
