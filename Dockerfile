@@ -19,13 +19,13 @@ RUN npm run build
 # ---- build: the whole workspace, release, the four binaries only ------------------------------
 FROM rust:1.95-bookworm AS build
 
-# rdkafka builds its bundled librdkafka with gcc/make and links zlib; protox compiles proto/ in
-# pure Rust, so no protoc; diesel-async is pure Rust, so no libpq.
+# rdkafka builds its bundled librdkafka with gcc/make and links zlib and OpenSSL (for SASL_SSL);
+# protox compiles proto/ in pure Rust, so no protoc; diesel-async is pure Rust, so no libpq.
 # Unpinned on purpose (DL3008): the base image tag already fixes the Debian release, and pinned
 # Debian versions vanish from the mirrors with every security update.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends build-essential pkg-config zlib1g-dev \
+ && apt-get install -y --no-install-recommends build-essential pkg-config zlib1g-dev libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -46,10 +46,11 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 # ---- runtime: small Debian, no compiler, not root ---------------------------------------------
 FROM debian:bookworm-slim
 
-# ca-certificates for TLS endpoints if one is configured; zlib is what librdkafka links against.
+# ca-certificates for TLS endpoints if one is configured; zlib and OpenSSL are what librdkafka
+# links against.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates zlib1g \
+ && apt-get install -y --no-install-recommends ca-certificates zlib1g libssl3 \
  && rm -rf /var/lib/apt/lists/*
 
 # /var/lib/sensorpipe/auth: where compose keeps the tokens file and the tokens it makes, owned by

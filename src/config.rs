@@ -3,9 +3,14 @@
 //! `--help` documents all three. The variable names are the same for a local run and in
 //! `docker-compose.yml` (a test checks that).
 
-use std::{path::PathBuf, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use clap::{ArgAction, Args, ValueEnum};
+
+use crate::kafka_properties::KafkaProperties;
 
 /// Kafka bootstrap servers of the local stack (`scripts/stack start`).
 pub const DEFAULT_KAFKA_BROKERS: &str = "127.0.0.1:9092";
@@ -32,15 +37,22 @@ pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
     }
 }
 
-/// Reads a secret (a token, a password) kept in a file rather than on the command line, where
-/// every local user could read it in the process list. Surrounding whitespace (the trailing
-/// newline) is dropped; errors name the file, never its content.
-pub fn read_secret_file(path: &std::path::Path) -> Result<String, String> {
+/// Reads a secret (`what`: a token, a database URL) kept in a file rather than on the command
+/// line, where every local user could read it in the process list. The file holds the secret
+/// alone on one line; surrounding whitespace (the trailing newline) is dropped. Errors name the
+/// file, never its content.
+pub fn read_secret_file(path: &Path, what: &str) -> Result<String, String> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read the secret file {}: {e}", path.display()))?;
+        .map_err(|error| format!("cannot read the {what} file {}: {error}", path.display()))?;
+    let path = path.display();
     let secret = text.trim();
     if secret.is_empty() {
-        return Err(format!("the secret file {} is empty", path.display()));
+        return Err(format!("the {what} file {path} is empty"));
+    }
+    if secret.contains('\n') {
+        return Err(format!(
+            "the {what} file {path} has more than one line: it holds the {what} alone"
+        ));
     }
     Ok(secret.to_owned())
 }
@@ -74,6 +86,10 @@ pub struct KafkaArgs {
     /// Topic of the readings (key: sensor id, value: protobuf `sensorpipe.v1.ReadingRecord`).
     #[arg(long, env = "KAFKA_TOPIC", default_value = DEFAULT_KAFKA_TOPIC)]
     pub kafka_topic: String,
+    /// librdkafka client settings for every Kafka client (TLS, SASL/SCRAM, ...): a properties
+    /// file, `key=value` per line, `#` comments. Read at start-up; its values are never logged.
+    #[arg(long, env = "KAFKA_CONFIG_FILE", value_name = "FILE", value_parser = KafkaProperties::from_arg)]
+    pub kafka_config_file: Option<KafkaProperties>,
 }
 
 /// Who may call a service that takes requests (see `sensorpipe::auth`).
@@ -100,14 +116,54 @@ pub struct AuthArgs {
 pub struct DatabaseArgs {
     /// PostgreSQL connection URL: `postgres://user:password@host:port/database`.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true, hide_default_value = true)]
-    pub database_url: String,
+    database_url: String,
+    /// A file holding the PostgreSQL connection URL (one line), instead of `--database-url`:
+    /// keeps the password out of the command line and the environment.
+    #[arg(long, env = "DATABASE_URL_FILE", value_name = "FILE", conflicts_with = "database_url",
+          value_parser = read_database_url)]
+    database_url_file: Option<SecretUrl>,
+}
+
+impl DatabaseArgs {
+    /// The connection URL of `--database-url` or `--database-url-file`.
+    pub fn database_url(&self) -> &str {
+        match &self.database_url_file {
+            Some(SecretUrl(url)) => url,
+            None => &self.database_url,
+        }
+    }
+
+    /// Settings for `url`, as if given with `--database-url`.
+    #[cfg(test)]
+    fn with_url(url: impl Into<String>) -> Self {
+        Self {
+            database_url: url.into(),
+            database_url_file: None,
+        }
+    }
+}
+
+/// A URL read from a file; its `Debug` hides it whole.
+#[derive(Clone)]
+struct SecretUrl(String);
+
+impl std::fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redact_password(&self.0))
+    }
+}
+
+/// `--database-url-file`: the file's one line (a trailing newline dropped). Errors name the file,
+/// never its content.
+fn read_database_url(path: &str) -> Result<SecretUrl, String> {
+    read_secret_file(Path::new(path), "database URL").map(SecretUrl)
 }
 
 /// Never print the password, not even in a `{:?}` of the whole config.
 impl std::fmt::Debug for DatabaseArgs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DatabaseArgs")
-            .field("database_url", &redact_password(&self.database_url))
+            .field("database_url", &redact_password(self.database_url()))
             .finish()
     }
 }
@@ -154,9 +210,59 @@ mod tests {
 
     #[test]
     fn database_args_debug_hides_the_password() {
-        let args = DatabaseArgs {
-            database_url: "postgres://u:secret@h/db".into(),
-        };
+        let args = DatabaseArgs::with_url("postgres://u:secret@h/db");
         assert!(!format!("{args:?}").contains("secret"));
+    }
+
+    #[derive(clap::Parser)]
+    struct DatabaseOnly {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    }
+
+    fn parse_database(args: &[&str]) -> Result<DatabaseArgs, String> {
+        use clap::Parser;
+        DatabaseOnly::try_parse_from(["test"].iter().chain(args))
+            .map(|parsed| parsed.database)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_database_url_can_come_from_a_file_whose_content_errors_never_show() {
+        let dir = std::env::temp_dir().join(format!("dburl-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("url");
+        let path = file.to_str().unwrap();
+        std::fs::write(&file, "postgres://u:hunter2@h/db\n").unwrap();
+        let args = parse_database(&["--database-url-file", path]).unwrap();
+        assert_eq!(args.database_url(), "postgres://u:hunter2@h/db");
+        assert!(!format!("{args:?}").contains("hunter2"));
+
+        let error = parse_database(&[
+            "--database-url-file",
+            path,
+            "--database-url",
+            "postgres://x",
+        ])
+        .unwrap_err();
+        assert!(error.contains("cannot be used with"), "{error}");
+
+        for (content, reason) in [
+            ("\n", "is empty"),
+            ("postgres://u:hunter2@h/db\nhunter2\n", "more than one line"),
+        ] {
+            std::fs::write(&file, content).unwrap();
+            let error = parse_database(&["--database-url-file", path]).unwrap_err();
+            assert!(error.contains(path) && error.contains(reason), "{error}");
+            assert!(!error.contains("hunter2"), "{error}");
+        }
+        let missing = dir.join("missing");
+        let error =
+            parse_database(&["--database-url-file", missing.to_str().unwrap()]).unwrap_err();
+        assert!(
+            error.contains("cannot read the database URL file"),
+            "{error}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

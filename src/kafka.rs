@@ -1,24 +1,60 @@
 //! Kafka in one place: how producers and consumers are configured, how a reading becomes a record
 //! (key = sensor id, value = protobuf `ReadingRecord`), and topic creation.
 
-use std::time::Duration;
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use prost::Message;
 use rdkafka::{
     ClientConfig,
     admin::{AdminClient, AdminOptions, NewTopic, TopicReplication},
-    client::DefaultClientContext,
+    client::{ClientContext, DefaultClientContext},
     consumer::StreamConsumer,
     error::{KafkaError, RDKafkaErrorCode},
     producer::{FutureProducer, FutureRecord, future_producer::Delivery},
 };
 
-use crate::proto::v1::ReadingRecord;
+use crate::{config::KafkaArgs, kafka_properties::KafkaProperties, proto::v1::ReadingRecord};
+
+/// Which Kafka a client talks to and how: the bootstrap servers and, from `--kafka-config-file`,
+/// the settings (TLS, SASL) every client gets. A bare broker list (`"127.0.0.1:9092"`, as tests
+/// pass it) is a plaintext cluster with no extra settings; a service passes its [`KafkaArgs`].
+#[derive(Debug, Clone, Copy)]
+pub struct Cluster<'a> {
+    pub brokers: &'a str,
+    pub properties: Option<&'a KafkaProperties>,
+}
+
+impl<'a> From<&'a str> for Cluster<'a> {
+    fn from(brokers: &'a str) -> Self {
+        Self {
+            brokers,
+            properties: None,
+        }
+    }
+}
+
+impl<'a> From<&'a String> for Cluster<'a> {
+    fn from(brokers: &'a String) -> Self {
+        Self::from(brokers.as_str())
+    }
+}
+
+impl<'a> From<&'a KafkaArgs> for Cluster<'a> {
+    fn from(args: &'a KafkaArgs) -> Self {
+        Self {
+            brokers: &args.kafka_brokers,
+            properties: args.kafka_config_file.as_ref(),
+        }
+    }
+}
 
 /// A record that reached Kafka only from librdkafka's point of view is not enough: the settings
 /// below make a delivery report mean "every in-sync replica has it, exactly once".
-pub fn producer_config(brokers: &str) -> ClientConfig {
-    let mut config = client_config(brokers);
+pub fn producer_config<'a>(cluster: impl Into<Cluster<'a>>) -> ClientConfig {
+    let mut config = client_config(cluster.into());
     config
         .set("enable.idempotence", "true")
         .set("acks", "all")
@@ -30,14 +66,14 @@ pub fn producer_config(brokers: &str) -> ClientConfig {
 }
 
 /// A producer with [`producer_config`].
-pub fn create_producer(brokers: &str) -> Result<FutureProducer, KafkaError> {
-    producer_config(brokers).create()
+pub fn create_producer<'a>(cluster: impl Into<Cluster<'a>>) -> Result<FutureProducer, KafkaError> {
+    producer_config(cluster).create()
 }
 
 /// No automatic commits: a consumer commits offsets itself, and only for records it has fully
 /// handled (the saver: rows committed to the database). Nothing is ever committed on its behalf.
-pub fn consumer_config(brokers: &str, group_id: &str) -> ClientConfig {
-    let mut config = client_config(brokers);
+pub fn consumer_config<'a>(cluster: impl Into<Cluster<'a>>, group_id: &str) -> ClientConfig {
+    let mut config = client_config(cluster.into());
     config
         .set("group.id", group_id)
         .set("enable.auto.commit", "false")
@@ -51,17 +87,55 @@ pub fn consumer_config(brokers: &str, group_id: &str) -> ClientConfig {
 /// connection with a backoff that doubles up to `reconnect.backoff.max.ms`; at the default 10 s
 /// (plus up to 50 % jitter) a client noticed a restarted broker up to 15 s late, and a producer's
 /// records waited that long. 1 s caps that at 1.5 s for a few connection attempts.
-fn client_config(brokers: &str) -> ClientConfig {
+///
+/// The settings of `--kafka-config-file` go in here, so no client can miss them; the file may not
+/// set a key that sensorpipe sets itself (see `kafka_properties`), so none of ours is undone.
+fn client_config(cluster: Cluster<'_>) -> ClientConfig {
     let mut config = ClientConfig::new();
     config
-        .set("bootstrap.servers", brokers)
+        .set("bootstrap.servers", cluster.brokers)
         .set("reconnect.backoff.max.ms", "1000");
+    for (key, value) in cluster
+        .properties
+        .into_iter()
+        .flat_map(KafkaProperties::iter)
+    {
+        config.set(key, value);
+    }
     config
 }
 
+/// A client context that remembers why the broker last refused to authenticate the client
+/// (librdkafka only logs it and keeps retrying), so a service can fail at start-up with the reason
+/// instead of waiting for a broker that will never let it in. Logs like the default context.
+/// Clones share what they saw: keep one, give the client another.
+#[derive(Debug, Clone, Default)]
+pub struct AuthenticationWatch {
+    refused: Arc<Mutex<Option<String>>>,
+}
+
+impl AuthenticationWatch {
+    /// librdkafka's reason for the last refusal (it names the mechanism, never the password).
+    pub fn refusal(&self) -> Option<String> {
+        self.refused.lock().expect("never poisoned").clone()
+    }
+}
+
+impl ClientContext for AuthenticationWatch {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if error.rdkafka_error_code() == Some(RDKafkaErrorCode::Authentication) {
+            *self.refused.lock().expect("never poisoned") = Some(reason.to_owned());
+        }
+        DefaultClientContext.error(error, reason);
+    }
+}
+
 /// A consumer with [`consumer_config`]; it still has to `subscribe`.
-pub fn create_consumer(brokers: &str, group_id: &str) -> Result<StreamConsumer, KafkaError> {
-    consumer_config(brokers, group_id).create()
+pub fn create_consumer<'a>(
+    cluster: impl Into<Cluster<'a>>,
+    group_id: &str,
+) -> Result<StreamConsumer, KafkaError> {
+    consumer_config(cluster, group_id).create()
 }
 
 /// The record value: the protobuf encoding of `ReadingRecord`.
@@ -115,10 +189,12 @@ pub async fn publish(
 /// Creates a topic (replication factor 1, as on the local one-node broker); an existing topic is
 /// fine. The broker has topic auto-creation off, so every topic is made on purpose. Returns once
 /// the broker's metadata shows the topic with a leader for every partition.
-pub async fn create_topic(brokers: &str, name: &str, partitions: i32) -> Result<(), KafkaError> {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .create()?;
+pub async fn create_topic<'a>(
+    cluster: impl Into<Cluster<'a>>,
+    name: &str,
+    partitions: i32,
+) -> Result<(), KafkaError> {
+    let admin: AdminClient<DefaultClientContext> = client_config(cluster.into()).create()?;
     let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
     for result in admin.create_topics([&topic], &options).await? {

@@ -5,6 +5,8 @@
 //! - [`reading`]: what a valid reading is, shared by ingest and saver.
 //! - [`config`]: settings every service shares (telemetry, Kafka, database), read from flags and
 //!   the same environment variables locally and in `docker-compose.yml`.
+//! - [`kafka_properties`]: `--kafka-config-file`, librdkafka settings (TLS, SASL) for every Kafka
+//!   client, with the keys the delivery promises rest on refused.
 //! - [`telemetry`]: tracing set-up, text or JSON logs; [`backoff`]: the pause between retries.
 //! - [`service`]: the build → bind → run-until-stopped shape every service has.
 //! - [`shutdown`]: SIGINT/SIGTERM as a future, and a grace period for draining.
@@ -19,6 +21,7 @@
 
 pub mod backoff;
 pub mod config;
+pub mod kafka_properties;
 pub mod proto;
 pub mod reading;
 pub mod service;

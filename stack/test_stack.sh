@@ -8,11 +8,14 @@
 # and both parts are ready (topics with the right partition counts; psql reaches cloud_db over
 # 127.0.0.1 with the password); a second start changes nothing; status and env; `stop postgres` +
 # `start postgres` leave Kafka alone; stop leaves no process behind; stop is harmless when nothing
-# runs.
+# runs. The SASL_SSL listener: a Java client with the stack's password (from the 0600 client
+# settings file) is let in, one with a wrong password is not, and the password is on no command
+# line, in no broker config or log; it survives a restart.
 # Prints PASS/FAIL lines and exits non-zero on any failure. Always cleans up.
 #
 # Environment (default):
-#   TEST_KAFKA_PORT 19092, TEST_KAFKA_CONTROLLER_PORT 19093, TEST_PG_PORT 15432, TEST_PARTITIONS 5
+#   TEST_KAFKA_PORT 19092, TEST_KAFKA_CONTROLLER_PORT 19093, TEST_KAFKA_SASL_PORT 19094,
+#   TEST_PG_PORT 15432, TEST_PARTITIONS 5
 #   KAFKA_LIB_DIR       jar cache to reuse (<repo>/.stack/kafka/lib)
 #   SENSORPIPE_MIGRATE  passed on to scripts/stack (its default when unset)
 set -euo pipefail
@@ -21,12 +24,13 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STACK=$REPO/scripts/stack
 export KAFKA_PORT=${TEST_KAFKA_PORT:-19092}
 export KAFKA_CONTROLLER_PORT=${TEST_KAFKA_CONTROLLER_PORT:-19093}
+export KAFKA_SASL_PORT=${TEST_KAFKA_SASL_PORT:-19094}
 export PG_PORT=${TEST_PG_PORT:-15432}
 export KAFKA_PARTITIONS=${TEST_PARTITIONS:-5}   # not the default 6: proves the setting is honoured
 export KAFKA_LIB_DIR=${KAFKA_LIB_DIR:-$REPO/.stack/kafka/lib}
 STACK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/sensorpipe-stack-test.XXXXXX")
 export STACK_DIR
-DEFAULT_PORTS=(9092 9093 5432)
+DEFAULT_PORTS=(9092 9093 9094 5432)
 OUT=$STACK_DIR.out   # output of the last scripts/stack call (outside STACK_DIR: survives its removal)
 
 failures=0
@@ -122,6 +126,23 @@ db() { PGCONNECT_TIMEOUT=5 "$PSQL" -X -tA "postgres://sensorpipe:sensorpipe@127.
 wrong_password_refused() {
   ! PGCONNECT_TIMEOUT=5 "$PSQL" -X -tA "postgres://sensorpipe:wrong@127.0.0.1:$PG_PORT/cloud_db" -c 'SELECT 1' >/dev/null 2>&1
 }
+SASL_CONF=$STACK_DIR/kafka/client-sasl.properties
+sasl_password() { sed -n 's/^sasl\.password=//p' "$SASL_CONF"; }
+sasl_lists_topics() {   # $1 = password: TopicCommand as a Java client of the SASL_SSL listener
+  local conf=$STACK_DIR/java-sasl.properties
+  (umask 077; printf '%s\n' "security.protocol=SASL_SSL" "sasl.mechanism=SCRAM-SHA-256" \
+    "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"sensorpipe\" password=\"$1\";" \
+    "ssl.truststore.type=PEM" "ssl.truststore.location=$STACK_DIR/tls/ca.pem" >"$conf")
+  timeout 60 java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+    -Dlog4j2.configurationFile="$REPO/stack/kafka/tools-log4j2.yaml" -cp "$KAFKA_LIB_DIR/*" \
+    org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$KAFKA_SASL_PORT" \
+    --command-config "$conf" --list 2>/dev/null | grep -qx temperatures
+}
+sasl_password_hidden() {   # on no command line, in no broker config or log (grep reads it from a pipe)
+  [[ -n $(sasl_password) ]] || return 1
+  ! { cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\0' ' '; cat "$STACK_DIR/kafka/server.properties" "$STACK_DIR/logs/kafka.log"; } |
+    grep -qF -f <(sasl_password)
+}
 no_reinit_output() { ! grep -qE 'initdb|formatting|started pid' "$OUT"; }
 only_kafka_runs() { [[ -n $(kafka_pid) && $(our_pids) == "$(kafka_pid)" ]]; }
 postgres_untouched() {   # not started, not set up: no data folder, nothing about it in the output
@@ -139,15 +160,16 @@ s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.s
 }
 release_port() { kill "$LISTENER_PID" 2>/dev/null; wait "$LISTENER_PID" 2>/dev/null || true; LISTENER_PID=""; }
 env_evals_right() {
-  local KAFKA_BROKERS DATABASE_URL
+  local KAFKA_BROKERS DATABASE_URL KAFKA_SASL_BROKERS KAFKA_SASL_CONFIG_FILE
   eval "$("$STACK" env)"
-  [[ $KAFKA_BROKERS == "127.0.0.1:$KAFKA_PORT" &&
+  [[ $KAFKA_BROKERS == "127.0.0.1:$KAFKA_PORT" && $KAFKA_SASL_BROKERS == "127.0.0.1:$KAFKA_SASL_PORT" &&
+     $KAFKA_SASL_CONFIG_FILE == "$SASL_CONF" &&
      $DATABASE_URL == "postgres://sensorpipe:sensorpipe@127.0.0.1:$PG_PORT/cloud_db" ]]
 }
 
 echo "test_stack: STACK_DIR=$STACK_DIR ports $KAFKA_PORT/$KAFKA_CONTROLLER_PORT/$PG_PORT, jars $KAFKA_LIB_DIR"
-for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$PG_PORT"; do
-  port_open "$p" && fatal "test port $p is already in use: set TEST_KAFKA_PORT / TEST_KAFKA_CONTROLLER_PORT / TEST_PG_PORT"
+for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$KAFKA_SASL_PORT" "$PG_PORT"; do
+  port_open "$p" && fatal "test port $p is already in use: set TEST_KAFKA_PORT / TEST_KAFKA_CONTROLLER_PORT / TEST_KAFKA_SASL_PORT / TEST_PG_PORT"
 done
 # the servers of a stack on the default ports (if any): they must survive this test untouched
 others_before=$(listener_pids "${DEFAULT_PORTS[@]}")
@@ -189,6 +211,12 @@ if stack status postgres; then fail "status postgres exits non-zero (PostgreSQL 
 else check "status postgres exits non-zero and says DOWN" grep -qE '^postgres +DOWN' "$OUT"; fi
 if stack status; then fail "status (both) exits non-zero when PostgreSQL is down"; else pass "status (both) exits non-zero when PostgreSQL is down"; fi
 produce_one temperatures.dlq survives-restart >/dev/null 2>&1 || fail "ConsoleProducer wrote a record to temperatures.dlq"
+check "start kafka: the SASL_SSL listener listens on 127.0.0.1 only" listens_only_on_loopback "$KAFKA_SASL_PORT"
+check "start kafka: client settings file is private (0600)" test "$(stat -c %a "$SASL_CONF" 2>/dev/null)" == 600
+check "start kafka: SASL_SSL lets a client with the stack's password in" sasl_lists_topics "$(sasl_password)"
+if sasl_lists_topics "wrong-$(sasl_password)"; then fail "SASL_SSL refuses a wrong password"; else pass "SASL_SSL refuses a wrong password"; fi
+check "start kafka: the password is on no command line, in no broker config or log" sasl_password_hidden
+password_before=$(sasl_password)
 check "one record in temperatures.dlq before the restart" test "$(records_in temperatures.dlq)" == 1
 
 # ---- stop kafka, start kafka: same cluster, topics and records
@@ -199,7 +227,7 @@ if stack stop kafka; then pass "stop kafka exits 0 ($(since "$t0"))"; else fail 
 check "stop kafka says nothing about postgres" postgres_untouched
 left=$(our_pids | tr '\n' ' ')
 check "stop kafka: no process left${left:+ (left: $left)}" test -z "$left"
-for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do check "stop kafka: port $p closed" port_closed "$p"; done
+for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$KAFKA_SASL_PORT"; do check "stop kafka: port $p closed" port_closed "$p"; done
 if stack status kafka; then fail "status kafka exits non-zero after stop kafka"; else pass "status kafka exits non-zero after stop kafka"; fi
 t0=$(now_ms)
 stack start kafka || fatal "start kafka (again) exited non-zero"
@@ -211,6 +239,9 @@ topics=$(kafka_partitions)
 check "start kafka again: topics still there (got: ${topics//$'\n'/ })" \
   test "$topics" == "$(printf 'temperatures.dlq=3\ntemperatures=%s' "$KAFKA_PARTITIONS")"
 check "start kafka again: the record is still in temperatures.dlq" test "$(records_in temperatures.dlq)" == 1
+check "start kafka again: same SASL password, the user was not added again" \
+  test "$(sasl_password)" == "$password_before" -a -z "$(grep 'SCRAM user' "$OUT")"
+check "start kafka again: SASL_SSL still lets the client in" sasl_lists_topics "$(sasl_password)"
 check "start kafka again: PostgreSQL still untouched" postgres_untouched
 stack stop kafka || fail "stop kafka (second) exits 0"
 release_port
@@ -256,7 +287,8 @@ if stack status; then pass "status exits 0 while running"; else fail "status exi
 check "status names kafka as running" grep -qE '^kafka +running' "$OUT"
 check "status names postgres as running" grep -qE '^postgres +running' "$OUT"
 check "status lists topic temperatures" grep -q "topic temperatures: $KAFKA_PARTITIONS partitions" "$OUT"
-check "env prints KAFKA_BROKERS and DATABASE_URL for eval" env_evals_right
+check "status shows the SASL_SSL listener and its user" grep -q "SASL_SSL 127.0.0.1:$KAFKA_SASL_PORT: SCRAM-SHA-256 user sensorpipe" "$OUT"
+check "env prints KAFKA_BROKERS, KAFKA_SASL_BROKERS, KAFKA_SASL_CONFIG_FILE and DATABASE_URL for eval" env_evals_right
 
 # ---- stop postgres, start postgres: Kafka is left alone
 k_pid=$(kafka_pid)
@@ -278,7 +310,7 @@ t0=$(now_ms)
 if stack stop; then pass "stop exits 0 ($(since "$t0"))"; else fail "stop exits 0"; cat "$OUT"; fi
 left=$(our_pids | tr '\n' ' ')
 check "no process left that mentions STACK_DIR${left:+ (left: $left)}" test -z "$left"
-for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$PG_PORT"; do
+for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$KAFKA_SASL_PORT" "$PG_PORT"; do
   check "port $p closed after stop" port_closed "$p"
 done
 if stack status; then fail "status exits non-zero after stop"; else pass "status exits non-zero after stop"; fi

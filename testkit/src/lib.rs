@@ -4,7 +4,8 @@
 //!
 //! # Layout
 //! - [`stack`]: the shared local stack (`scripts/stack start`): a fresh topic or database per
-//!   test, and one line naming that command when Kafka or PostgreSQL is not there.
+//!   test, and one line naming that command when Kafka or PostgreSQL is not there;
+//!   [`require_sasl_kafka`]: its SASL_SSL listener and the client settings file for it.
 //! - [`PrivateKafka`], [`PrivatePostgres`]: a broker or server of a test's own, for outages.
 //! - [`topic`]: a whole test topic read back, to compare with what was sent.
 //! - [`RunningService`]: a service started in-process on port 0, stopped or killed;
@@ -32,6 +33,7 @@ mod private_postgres;
 mod private_stack;
 pub mod rows;
 mod running_service;
+mod sasl_kafka;
 mod service_process;
 pub mod stack;
 pub mod static_check;
@@ -47,6 +49,7 @@ pub use private_kafka::PrivateKafka;
 pub use private_postgres::PrivatePostgres;
 pub use private_stack::PrivateStack;
 pub use running_service::{LISTEN_ON_PORT_0, RunningService};
+pub use sasl_kafka::{SaslKafka, require_sasl_kafka};
 pub use service_process::ServiceProcess;
 pub use stack::{
     START_STACK, database_url, fresh_database, fresh_topic, kafka_brokers, require_kafka,

@@ -22,8 +22,9 @@ use crate::{
 /// Heap of a private broker: smaller than the default stack's 512m, several may run at once.
 const HEAP: &str = "256m";
 
-/// `scripts/stack … kafka` on the ports `[client, controller]`.
-static KAFKA: Component<2> = Component {
+/// `scripts/stack … kafka` on the ports `[client, controller, SASL_SSL client]`: the script
+/// opens all three, and the shared stack's SASL_SSL port must not be taken twice.
+static KAFKA: Component<3> = Component {
     owner: "PrivateKafka",
     name: "kafka",
     server: "broker",
@@ -47,7 +48,7 @@ static KAFKA: Component<2> = Component {
 /// `dir()` holds `kafka/data` and `logs/kafka.log`, worth a look when a test fails.
 #[derive(Debug)]
 pub struct PrivateKafka {
-    stack: PrivateStack<2>,
+    stack: PrivateStack<3>,
 }
 
 impl PrivateKafka {
@@ -76,27 +77,28 @@ impl PrivateKafka {
     /// The bootstrap servers: `127.0.0.1:<port>`. Unchanged by [`stop`](Self::stop) and
     /// [`start_again`](Self::start_again), so clients made before a stop reconnect on their own.
     pub fn brokers(&self) -> String {
-        let [port, _controller] = self.stack.ports();
+        let [port, _controller, _sasl] = self.stack.ports();
         format!("127.0.0.1:{port}")
     }
 }
 
 impl std::ops::Deref for PrivateKafka {
-    type Target = PrivateStack<2>;
+    type Target = PrivateStack<3>;
 
-    fn deref(&self) -> &PrivateStack<2> {
+    fn deref(&self) -> &PrivateStack<3> {
         &self.stack
     }
 }
 
 /// This broker's settings for `scripts/stack`.
-fn configure(process: &mut Command, [port, controller_port]: [u16; 2]) {
+fn configure(process: &mut Command, [port, controller_port, sasl_port]: [u16; 3]) {
     process
         .env("KAFKA_LIB_DIR", kafka_lib_dir())
         // shared cache: a stale one fails with a hint instead of parallel Maven runs rewriting it
         .env("KAFKA_LIB_FETCH", "0")
         .env("KAFKA_PORT", port.to_string())
         .env("KAFKA_CONTROLLER_PORT", controller_port.to_string())
+        .env("KAFKA_SASL_PORT", sasl_port.to_string())
         .env("KAFKA_HEAP", HEAP)
         .env("KAFKA_PARTITIONS", PrivateKafka::PARTITIONS.to_string());
 }

@@ -30,23 +30,25 @@ pub fn database_url() -> String {
 /// Panics with one line naming [`START_STACK`] unless a broker answers a metadata request.
 pub async fn require_kafka() -> String {
     let brokers = kafka_brokers();
-    let probe = brokers.clone();
-    let reachable = tokio::task::spawn_blocking(move || {
-        let consumer: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &probe)
-            .create()
-            .map_err(|e| e.to_string())?;
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", &brokers);
+    if let Err(error) = answers_metadata(config).await {
+        panic!("Kafka is not reachable at {brokers} ({error}): start it with `{START_STACK}`");
+    }
+    brokers
+}
+
+/// Whether a client with `config` gets an answer to a metadata request within 10 s.
+pub(crate) async fn answers_metadata(config: ClientConfig) -> Result<(), String> {
+    tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = config.create().map_err(|e| e.to_string())?;
         consumer
             .fetch_metadata(None, Duration::from_secs(10))
             .map(|_| ())
             .map_err(|e| e.to_string())
     })
     .await
-    .expect("metadata probe panicked");
-    if let Err(error) = reachable {
-        panic!("Kafka is not reachable at {brokers} ({error}): start it with `{START_STACK}`");
-    }
-    brokers
+    .expect("metadata probe panicked")
 }
 
 /// A fresh topic with `partitions` partitions on the test broker: `(brokers, topic)`.

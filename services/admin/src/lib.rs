@@ -69,7 +69,7 @@ impl Service for Application {
     async fn build(config: Config) -> Result<Self, Error> {
         let auth = Authenticator::from_args(&config.auth, "admin")?;
         let cors = cors(&config.cors_allowed_origins, auth.is_on());
-        let store = Store::new(&config.database.database_url, config.db_pool_size.into())?;
+        let store = Store::new(config.database.database_url(), config.db_pool_size.into())?;
         let (stopping, stopping_rx) = signal::channel(false);
         let watch = Watch::new(store.clone(), config.watch_buffer as usize, stopping_rx);
         let list = ListCache::new(

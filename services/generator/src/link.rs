@@ -191,7 +191,8 @@ pub(crate) type Authorization = MetadataValue<Ascii>;
 
 /// `Bearer <token>` from the token file, marked sensitive so it is never printed.
 pub(crate) fn authorization(path: &Path) -> anyhow::Result<Authorization> {
-    let token = read_secret_file(path).map_err(|e| anyhow::anyhow!("--token-file: {e}"))?;
+    let token =
+        read_secret_file(path, "token").map_err(|e| anyhow::anyhow!("--token-file: {e}"))?;
     let mut value = MetadataValue::try_from(format!("Bearer {token}")).map_err(|_| {
         anyhow::anyhow!(
             "--token-file {}: the token is not printable ASCII",

@@ -8,21 +8,30 @@ use rdkafka::{
     error::KafkaError,
     producer::{FutureProducer, Producer},
 };
-use sensorpipe::{config::KafkaArgs, kafka, proto::v1::ReadingRecord};
+use sensorpipe::{
+    config::KafkaArgs,
+    kafka::{self, AuthenticationWatch},
+    proto::v1::ReadingRecord,
+};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::Limits;
 
 pub struct Publisher {
-    producer: FutureProducer,
+    producer: FutureProducer<AuthenticationWatch>,
     topic: String,
+    /// What the producer saw of Kafka refusing its credentials.
+    authentication: AuthenticationWatch,
+    /// `--kafka-config-file`, named when Kafka refuses its credentials.
+    config_file: Option<String>,
     /// One permit per reading in flight, over every stream and call.
     capacity: Arc<Semaphore>,
 }
 
 impl Publisher {
     pub fn new(kafka: &KafkaArgs, limits: &Limits) -> Result<Self, KafkaError> {
-        let producer = kafka::producer_config(&kafka.kafka_brokers)
+        let authentication = AuthenticationWatch::default();
+        let producer = kafka::producer_config(kafka)
             // A delivery Kafka cannot confirm in this time fails, and with it the batch.
             .set(
                 "message.timeout.ms",
@@ -39,10 +48,15 @@ impl Publisher {
                 "queue.buffering.max.messages",
                 (limits.max_in_flight_readings * 2).to_string(),
             )
-            .create()?;
+            .create_with_context(authentication.clone())?;
         Ok(Self {
+            authentication,
             producer,
             topic: kafka.kafka_topic.clone(),
+            config_file: kafka
+                .kafka_config_file
+                .as_ref()
+                .map(|file| file.path().display().to_string()),
             capacity: Arc::new(Semaphore::new(limits.max_in_flight_readings)),
         })
     }
@@ -81,15 +95,22 @@ impl Publisher {
 
     /// Checks at start-up that the topic exists, so a misconfiguration fails at once instead of
     /// as delivery timeouts. An unreachable broker is only a warning: Kafka may come later, and
-    /// until then batches wait and fail with UNAVAILABLE.
+    /// until then batches wait and fail with UNAVAILABLE. A broker that refused the credentials
+    /// will not change its mind: that fails too.
     pub async fn check_topic(&self) -> Result<(), String> {
         let producer = self.producer.clone();
         let topic = self.topic.clone();
+        let config_file = self.config_file.clone();
+        let authentication = self.authentication.clone();
         tokio::task::spawn_blocking(move || {
-            match producer
+            let metadata = producer
                 .client()
-                .fetch_metadata(Some(&topic), Duration::from_secs(5))
-            {
+                .fetch_metadata(Some(&topic), Duration::from_secs(5));
+            if let Some(reason) = authentication.refusal() {
+                let file = config_file.as_deref().unwrap_or("no --kafka-config-file");
+                return Err(format!("Kafka refused the credentials of {file}: {reason}"));
+            }
+            match metadata {
                 Ok(metadata) => match metadata.topics().first() {
                     Some(t) if t.error().is_none() && !t.partitions().is_empty() => Ok(()),
                     _ => Err(format!(

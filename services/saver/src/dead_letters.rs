@@ -9,7 +9,7 @@ use rdkafka::{
     message::{Header, OwnedHeaders, OwnedMessage},
     producer::{FutureProducer, FutureRecord},
 };
-use sensorpipe::kafka;
+use sensorpipe::{config::KafkaArgs, kafka};
 
 use crate::error::{Error, Reject};
 
@@ -26,11 +26,12 @@ pub struct DeadLetters {
 }
 
 impl DeadLetters {
-    pub fn new(brokers: &str, topic: &str, source_topic: &str) -> Result<Self, KafkaError> {
+    /// Dead letters of `kafka`'s topic, sent to `topic` on the same cluster.
+    pub fn new(kafka: &KafkaArgs, topic: &str) -> Result<Self, KafkaError> {
         Ok(Self {
-            producer: kafka::create_producer(brokers)?,
+            producer: kafka::create_producer(kafka)?,
             topic: topic.to_owned(),
-            source_topic: source_topic.to_owned(),
+            source_topic: kafka.kafka_topic.clone(),
         })
     }
 

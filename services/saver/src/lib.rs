@@ -54,7 +54,7 @@ use crate::{
 
 /// Brings the database schema up to date; logs what it applied.
 pub async fn migrate(config: &Config) -> Result<(), Error> {
-    let url = &config.database.database_url;
+    let url = config.database.database_url();
     let applied = db::run_migrations(url).await?;
     tracing::info!(database = %redact_password(url), applied = ?applied, "schema up to date");
     Ok(())
@@ -101,12 +101,8 @@ impl Service for Application {
             &config.membership,
             instance_id.as_deref(),
         )?;
-        let dead_letters = DeadLetters::new(
-            &config.kafka.kafka_brokers,
-            &config.consumer.kafka_dlq_topic,
-            &config.kafka.kafka_topic,
-        )?;
-        let writer = Writers::new(&config.database.database_url, config.consumer.writers);
+        let dead_letters = DeadLetters::new(&config.kafka, &config.consumer.kafka_dlq_topic)?;
+        let writer = Writers::new(config.database.database_url(), config.consumer.writers);
         let saver = Saver::new(
             consumer,
             writer,
@@ -119,7 +115,7 @@ impl Service for Application {
             routes,
             saver,
             readiness,
-            database_url: config.database.database_url,
+            database_url: config.database.database_url().to_owned(),
             probe: config.readiness,
         })
     }

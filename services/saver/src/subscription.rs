@@ -25,7 +25,7 @@ pub fn create_consumer(
     membership: &MembershipArgs,
     instance_id: Option<&str>,
 ) -> Result<SaverConsumer, KafkaError> {
-    let mut config = kafka::consumer_config(&kafka.kafka_brokers, &args.group_id);
+    let mut config = kafka::consumer_config(kafka, &args.group_id);
     if let Some(id) = instance_id {
         config.set("group.instance.id", id);
     }

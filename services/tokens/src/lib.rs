@@ -104,16 +104,25 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             output,
         } => {
             let mut file = TokenFile::load_or_empty(path)?;
-            let kept = read_secret_file(&output).ok().is_some_and(|token| {
-                file.live()
-                    .any(|entry| entry.name == name && entry.scopes.0 == scopes && entry.matches(&token))
-            });
+            let kept = read_secret_file(&output, "token")
+                .ok()
+                .is_some_and(|token| {
+                    file.live().any(|entry| {
+                        entry.name == name && entry.scopes.0 == scopes && entry.matches(&token)
+                    })
+                });
             if kept {
-                eprintln!("token `{name}` is in place; its secret is in {}", output.display());
+                eprintln!(
+                    "token `{name}` is in place; its secret is in {}",
+                    output.display()
+                );
                 return Ok(());
             }
             if file.revoke(&name).is_ok() {
-                eprintln!("revoked the old token `{name}`: its secret was not in {}", output.display());
+                eprintln!(
+                    "revoked the old token `{name}`: its secret was not in {}",
+                    output.display()
+                );
             }
             let _ = fs::remove_file(&output);
             let (entry, token) = file.create(&name, scopes)?;

@@ -62,6 +62,9 @@ async fn with_auth_off_ingest_warns_at_start_and_on_metrics() {
         "a warning before it serves: {said:#?}"
     );
     let metrics = testkit::fetch_metrics(&format!("http://{addr}")).await;
-    assert_eq!(testkit::metric_value(&metrics, "sensorpipe_auth_enabled"), 0.0);
+    assert_eq!(
+        testkit::metric_value(&metrics, "sensorpipe_auth_enabled"),
+        0.0
+    );
     child.kill().await.unwrap();
 }

@@ -9,6 +9,7 @@ mod process;
 
 mod crash;
 mod database_outage;
+mod database_url_file;
 mod idle_health;
 mod restart;
 mod sensor_summary;
