@@ -3,7 +3,7 @@
 //! `--help` documents all three. The variable names are the same for a local run and in
 //! `docker-compose.yml` (a test checks that).
 
-use std::time::Duration;
+use std::{path::PathBuf, time::Duration};
 
 use clap::{Args, ValueEnum};
 
@@ -61,6 +61,23 @@ pub struct KafkaArgs {
     /// Topic of the readings (key: sensor id, value: protobuf `sensorpipe.v1.ReadingRecord`).
     #[arg(long, env = "KAFKA_TOPIC", default_value = DEFAULT_KAFKA_TOPIC)]
     pub kafka_topic: String,
+}
+
+/// TLS on a service's port (gRPC, gRPC-Web and HTTP on the same one). Off when no certificate is
+/// given: plaintext, for a local playground.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TlsArgs {
+    /// The server's certificate chain, PEM (its own certificate first). With --tls-key-file it
+    /// turns TLS on. [default: none, plaintext]
+    #[arg(long, env = "TLS_CERT_FILE")]
+    pub tls_cert_file: Option<PathBuf>,
+    /// The private key of --tls-cert-file, PEM (PKCS#8, PKCS#1 or SEC1). [default: none]
+    #[arg(long, env = "TLS_KEY_FILE")]
+    pub tls_key_file: Option<PathBuf>,
+    /// CA certificates, PEM: when set, clients must present a certificate signed by one of them
+    /// (mTLS, e.g. for devices). Needs --tls-cert-file. [default: none, no client certificates]
+    #[arg(long, env = "TLS_CLIENT_CA_FILE")]
+    pub tls_client_ca_file: Option<PathBuf>,
 }
 
 /// Where PostgreSQL is.

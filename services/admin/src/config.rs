@@ -3,7 +3,9 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::Parser;
-use sensorpipe::config::{DatabaseArgs, TelemetryArgs, parse_duration, parse_positive_duration};
+use sensorpipe::config::{
+    DatabaseArgs, TelemetryArgs, TlsArgs, parse_duration, parse_positive_duration,
+};
 
 /// Serves stored measurements over gRPC, gRPC-Web and HTTP JSON.
 #[derive(Debug, Clone, Parser)]
@@ -40,6 +42,8 @@ pub struct Config {
     pub web_dir: PathBuf,
     #[command(flatten)]
     pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub tls: TlsArgs,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
 }

@@ -33,6 +33,7 @@ use sensorpipe::{
     grpc as server,
     proto::v1::admin_service_server::AdminServiceServer,
     service::{Service, Shutdown},
+    tls::Transport,
 };
 use tokio::{net::TcpListener, sync::watch as signal};
 use tonic::service::Routes;
@@ -49,6 +50,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// A bound, not yet serving admin service.
 pub struct Application {
     listener: TcpListener,
+    transport: Transport,
     routes: Routes,
     watch: Watch,
     watch_poll_interval: Duration,
@@ -72,6 +74,7 @@ impl Service for Application {
         );
         let admin = Admin::new(store, list, watch.clone());
 
+        let transport = Transport::from_args(&config.tls).map_err(server::Error::from)?;
         let listener = server::bind(config.listen_addr).await?;
         let (grpc, _health) =
             server::service_router(AdminServiceServer::new(AdminGrpc::new(admin.clone()))).await?;
@@ -85,6 +88,7 @@ impl Service for Application {
             .layer(cors());
         Ok(Self {
             listener,
+            transport,
             routes: Routes::from(router),
             watch,
             watch_poll_interval: config.watch_poll_interval,
@@ -105,7 +109,14 @@ impl Service for Application {
             shutdown.await;
             stopping.send_replace(true);
         };
-        server::serve_with_grace(self.listener, self.routes, stop, SHUTDOWN_GRACE).await?;
+        server::serve_with_grace(
+            self.listener,
+            self.transport,
+            self.routes,
+            stop,
+            SHUTDOWN_GRACE,
+        )
+        .await?;
         poller.abort();
         Ok(())
     }

@@ -9,10 +9,9 @@ use std::time::Duration;
 use sensorpipe::proto::v1::{BatchAck, ReadingBatch, ingest_service_client::IngestServiceClient};
 use tokio::{sync::mpsc, task::JoinHandle, time::Instant};
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::{
-    Status, Streaming,
-    transport::{Channel, Endpoint},
-};
+use tonic::{Status, Streaming, transport::Channel};
+
+use crate::target::Target;
 
 /// Longest wait for a connection plus the server's response headers.
 const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -56,10 +55,10 @@ pub(crate) enum LinkEvent {
 
 impl Link {
     /// Starts opening a stream whose request channel holds up to `capacity` batches.
-    pub(crate) fn open(endpoint: &Endpoint, capacity: usize) -> Self {
-        let endpoint = endpoint.clone();
+    pub(crate) fn open(target: &Target, capacity: usize) -> Self {
+        let target = target.clone();
         Link::Opening(OpenTask(tokio::spawn(async move {
-            tokio::time::timeout(OPEN_TIMEOUT, open(endpoint, capacity))
+            tokio::time::timeout(OPEN_TIMEOUT, open(target, capacity))
                 .await
                 .unwrap_or_else(|_| Err(Status::unavailable("timed out opening a stream")))
         })))
@@ -134,11 +133,12 @@ impl Drop for OpenTask {
     }
 }
 
-async fn open(endpoint: Endpoint, capacity: usize) -> Result<Stream, Status> {
-    let channel = endpoint
+async fn open(target: Target, capacity: usize) -> Result<Stream, Status> {
+    let channel = target
+        .endpoint
         .connect()
         .await
-        .map_err(|error| Status::unavailable(format!("cannot connect: {}", chain(&error))))?;
+        .map_err(|error| Status::unavailable(target.connect_error(&chain(&error))))?;
     let (requests, outgoing) = mpsc::channel(capacity);
     let responses = IngestServiceClient::new(channel.clone())
         .stream_readings(ReceiverStream::new(outgoing))
@@ -149,22 +149,6 @@ async fn open(endpoint: Endpoint, capacity: usize) -> Result<Stream, Status> {
         responses,
         channel,
     })
-}
-
-/// The endpoint for `--ingest-url`, with HTTP/2 keep-alives so a silently dead connection is
-/// noticed in seconds rather than never.
-pub(crate) fn endpoint(url: &str) -> anyhow::Result<Endpoint> {
-    let endpoint = Endpoint::from_shared(url.to_owned())
-        .map_err(|error| anyhow::anyhow!("invalid --ingest-url `{url}`: {error}"))?;
-    if endpoint.uri().scheme_str() != Some("http") {
-        anyhow::bail!("invalid --ingest-url `{url}`: expected http://host:port");
-    }
-    Ok(endpoint
-        .connect_timeout(Duration::from_secs(5))
-        .tcp_nodelay(true)
-        .http2_keep_alive_interval(Duration::from_secs(10))
-        .keep_alive_timeout(Duration::from_secs(10))
-        .keep_alive_while_idle(true))
 }
 
 /// An error and its causes on one line: tonic's transport errors say little on their own.

@@ -3,7 +3,9 @@
 use std::{net::SocketAddr, time::Duration};
 
 use clap::{Args, Parser};
-use sensorpipe::config::{KafkaArgs, TelemetryArgs, parse_duration, parse_positive_duration};
+use sensorpipe::config::{
+    KafkaArgs, TelemetryArgs, TlsArgs, parse_duration, parse_positive_duration,
+};
 
 /// Accepts sensor readings over gRPC and HTTP and publishes them durably to Kafka.
 #[derive(Debug, Clone, Parser)]
@@ -16,6 +18,8 @@ pub struct Config {
     pub kafka: KafkaArgs,
     #[command(flatten)]
     pub limits: Limits,
+    #[command(flatten)]
+    pub tls: TlsArgs,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
 }

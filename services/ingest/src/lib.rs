@@ -25,6 +25,7 @@ use sensorpipe::{
     grpc as server,
     proto::v1::ingest_service_server::{IngestServiceServer, SERVICE_NAME},
     service::{Service, Shutdown},
+    tls::Transport,
 };
 use tokio::{net::TcpListener, sync::watch};
 use tonic::service::Routes;
@@ -42,6 +43,7 @@ use crate::{
 /// A bound, not yet serving ingest service.
 pub struct Application {
     listener: TcpListener,
+    transport: Transport,
     routes: Routes,
     health: HealthReporter,
     ingestor: Arc<Ingestor>,
@@ -63,6 +65,7 @@ impl Service for Application {
         let (stopping, stopping_rx) = watch::channel(false);
         let admission = Admission::Within(config.limits.admission_timeout);
 
+        let transport = Transport::from_args(&config.tls).map_err(server::Error::from)?;
         let listener = server::bind(config.listen_addr).await?;
         let service = IngestGrpc::new(
             ingestor.clone(),
@@ -76,6 +79,7 @@ impl Service for Application {
             .merge(sensorpipe::metrics::router());
         Ok(Self {
             listener,
+            transport,
             routes: Routes::from(router),
             health,
             ingestor,
@@ -104,7 +108,14 @@ impl Service for Application {
                 .await;
             stopping.send_replace(true);
         };
-        server::serve_with_grace(self.listener, self.routes, stop, self.shutdown_grace).await?;
+        server::serve_with_grace(
+            self.listener,
+            self.transport,
+            self.routes,
+            stop,
+            self.shutdown_grace,
+        )
+        .await?;
         let ingestor = self.ingestor;
         tokio::task::spawn_blocking(move || ingestor.publisher().flush(Duration::from_secs(5)))
             .await
