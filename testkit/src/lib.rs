@@ -10,6 +10,7 @@
 //! - [`RunningService`]: a service started in-process on port 0, stopped or killed;
 //!   [`ServiceProcess`]: a service binary as its own process.
 //! - [`metrics`]: a metric's value from a `/metrics` page; [`TempDir`]: scratch files, removed.
+//! - [`tls`]: a throwaway CA and certificates, and TLS clients (tonic, reqwest) trusting it.
 //! - [`rows`]: rows of `measurements` written straight into a test database; [`list_pages`]:
 //!   every page `ListMeasurements` gives.
 //! - [`envoy`]: the real Envoy from the repository's `envoy.yaml` in front of a test's admin,
@@ -34,6 +35,7 @@ mod service_process;
 pub mod stack;
 pub mod static_check;
 mod temp_dir;
+pub mod tls;
 pub mod tools;
 pub mod topic;
 

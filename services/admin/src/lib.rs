@@ -65,6 +65,7 @@ impl Service for Application {
     /// calls fail with UNAVAILABLE) and the routes, and binds the listener, so
     /// [`Application::local_addr`] is known before serving.
     async fn build(config: Config) -> Result<Self, Error> {
+        let transport = Transport::from_args(&config.tls).map_err(server::Error::from)?;
         let store = Store::new(&config.database.database_url, config.db_pool_size.into())?;
         let (stopping, stopping_rx) = signal::channel(false);
         let watch = Watch::new(store.clone(), config.watch_buffer as usize, stopping_rx);
@@ -74,7 +75,6 @@ impl Service for Application {
         );
         let admin = Admin::new(store, list, watch.clone());
 
-        let transport = Transport::from_args(&config.tls).map_err(server::Error::from)?;
         let listener = server::bind(config.listen_addr).await?;
         let (grpc, _health) =
             server::service_router(AdminServiceServer::new(AdminGrpc::new(admin.clone()))).await?;

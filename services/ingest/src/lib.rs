@@ -55,17 +55,17 @@ impl Service for Application {
     type Config = Config;
     type Error = Error;
 
-    /// Checks the config, creates the producer, checks the topic exists, and binds the listener
+    /// Checks the config (and reads the TLS files), creates the producer, checks the topic exists, and binds the listener
     /// (so [`Application::local_addr`] is known before serving).
     async fn build(config: Config) -> Result<Self, Error> {
         config.limits.validate().map_err(Error::Config)?;
+        let transport = Transport::from_args(&config.tls).map_err(server::Error::from)?;
         let publisher = Publisher::new(&config.kafka, &config.limits)?;
         publisher.check_topic().await.map_err(Error::Config)?;
         let ingestor = Arc::new(Ingestor::new(&config.limits, publisher));
         let (stopping, stopping_rx) = watch::channel(false);
         let admission = Admission::Within(config.limits.admission_timeout);
 
-        let transport = Transport::from_args(&config.tls).map_err(server::Error::from)?;
         let listener = server::bind(config.listen_addr).await?;
         let service = IngestGrpc::new(
             ingestor.clone(),
