@@ -214,3 +214,28 @@ async fn half_a_tls_configuration_or_a_bad_file_is_refused_at_start() {
         assert!(!error.contains(key_material), "{error}");
     }
 }
+
+/// Handshakes run in tasks of their own: a client that connects and never says hello, or one
+/// that speaks plaintext HTTP to the TLS port, holds up no one, and the server stays up.
+#[tokio::test]
+async fn a_stalled_or_plaintext_client_holds_up_no_one() {
+    let ca = TestCa::new("ingest-stall");
+    let app = spawn(&ca.server_args()).await;
+    let stalled = tokio::net::TcpStream::connect(app.service.addr)
+        .await
+        .unwrap();
+    let plaintext = reqwest::get(format!("http://{}/metrics", app.service.addr)).await;
+    assert!(plaintext.is_err(), "{plaintext:?}");
+
+    // Well within the server's 10 s handshake deadline, so the stalled client is still waiting.
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        write_one(&app, &ca, None, "after-stall"),
+    )
+    .await
+    .expect("a stalled handshake held up the next client")
+    .unwrap();
+    drop(stalled);
+    let stored = app.stop_and_read().await;
+    assert_eq!(stored.len(), 1);
+}
