@@ -89,3 +89,46 @@ fn client_tls(ca_file: &Path, tls: &ClientTlsArgs) -> anyhow::Result<ClientTlsCo
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(url: &str, ca: Option<&str>, cert: Option<&str>, key: Option<&str>) -> String {
+        let tls = ClientTlsArgs {
+            tls_ca_file: ca.map(Into::into),
+            tls_cert_file: cert.map(Into::into),
+            tls_key_file: key.map(Into::into),
+        };
+        match Target::new(url, &tls) {
+            Ok(_) => "ok".into(),
+            Err(error) => format!("{error:#}"),
+        }
+    }
+
+    #[test]
+    fn https_needs_a_ca_file_and_tls_files_need_https() {
+        assert_eq!(target("http://127.0.0.1:1", None, None, None), "ok");
+        let error = target("https://127.0.0.1:1", None, None, None);
+        assert!(error.contains("--tls-ca-file"), "{error}");
+        let error = target("http://127.0.0.1:1", Some("/ca.pem"), None, None);
+        assert!(error.contains("https://"), "{error}");
+        let error = target("ftp://127.0.0.1:1", None, None, None);
+        assert!(error.contains("http:// or https://"), "{error}");
+    }
+
+    #[test]
+    fn files_that_cannot_be_read_are_named_and_a_lone_certificate_is_refused() {
+        let missing = "/nonexistent/sensorpipe/ca.pem";
+        let error = target("https://127.0.0.1:1", Some(missing), None, None);
+        assert!(error.contains(missing), "{error}");
+        let ca = std::env::temp_dir().join(format!("generator-target-{}.pem", std::process::id()));
+        std::fs::write(&ca, "not checked until a connect").unwrap();
+        let error = target("https://127.0.0.1:1", ca.to_str(), Some("/c.pem"), None);
+        std::fs::remove_file(&ca).unwrap();
+        assert!(
+            error.contains("--tls-cert-file and --tls-key-file"),
+            "{error}"
+        );
+    }
+}
