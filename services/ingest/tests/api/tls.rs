@@ -45,31 +45,36 @@ async fn write_one(
     Ok(())
 }
 
+/// The generator, to ingest over https trusting `ca`, with `args` as further flags.
+async fn run_generator(app: &TestApp, ca: &TestCa, args: &[&str]) -> generator::Summary {
+    let url = TestCa::url(app.service.addr, "");
+    let ca_file = ca.ca_file.to_str().unwrap();
+    let argv = ["generator", "--ingest-url", &url, "--tls-ca-file", ca_file];
+    let config = generator::Config::try_parse_from(argv.iter().chain(args)).unwrap();
+    generator::run(config, std::future::pending())
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn the_generator_over_https_stores_every_reading() {
     let ca = TestCa::new("ingest-generator");
     let app = spawn(&ca.server_args()).await;
-    let url = TestCa::url(app.service.addr, "");
-    let ca_file = ca.ca_file.to_str().unwrap();
-    let config = generator::Config::try_parse_from([
-        "generator",
-        "--ingest-url",
-        &url,
-        "--tls-ca-file",
-        ca_file,
-        "--rate",
-        "0",
-        "--sensors",
-        "10",
-        "--batch-size",
-        "50",
-        "--count",
-        "500",
-    ])
-    .unwrap();
-    let summary = generator::run(config, std::future::pending())
-        .await
-        .unwrap();
+    let summary = run_generator(
+        &app,
+        &ca,
+        &[
+            "--rate",
+            "0",
+            "--sensors",
+            "10",
+            "--batch-size",
+            "50",
+            "--count",
+            "500",
+        ],
+    )
+    .await;
     assert!(summary.is_success(), "{summary}");
     assert_eq!(summary.accepted, 500);
     assert_eq!(app.stop_and_read().await.len(), 500);
@@ -119,21 +124,7 @@ async fn a_client_trusting_another_ca_is_refused_and_the_server_stays_up() {
         .unwrap_err();
     assert!(refused.contains("UnknownIssuer"), "{refused}");
     // The generator says which CA it trusted.
-    let config = generator::Config::try_parse_from([
-        "generator",
-        "--ingest-url",
-        &TestCa::url(app.service.addr, ""),
-        "--tls-ca-file",
-        other.ca_file.to_str().unwrap(),
-        "--count",
-        "1",
-        "--give-up-after",
-        "300ms",
-    ])
-    .unwrap();
-    let summary = generator::run(config, std::future::pending())
-        .await
-        .unwrap();
+    let summary = run_generator(&app, &other, &["--count", "1", "--give-up-after", "300ms"]).await;
     let generator::Outcome::GaveUp { error } = &summary.outcome else {
         panic!("{summary}");
     };
