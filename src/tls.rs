@@ -78,8 +78,9 @@ impl Transport {
         let (cert, key) = match (&args.tls_cert_file, &args.tls_key_file) {
             (None, None) if args.tls_client_ca_file.is_some() => {
                 return Err(Error::Incomplete(
-                    "--tls-client-ca-file (TLS_CLIENT_CA_FILE) needs --tls-cert-file (TLS_CERT_FILE) \
-                     and --tls-key-file (TLS_KEY_FILE): client certificates are checked only over TLS",
+                    "--tls-client-ca-file (TLS_CLIENT_CA_FILE) needs --tls-cert-file \
+                     (TLS_CERT_FILE) and --tls-key-file (TLS_KEY_FILE): client certificates \
+                     are checked only over TLS",
                 ));
             }
             (None, None) => {

@@ -55,8 +55,8 @@ impl Service for Application {
     type Config = Config;
     type Error = Error;
 
-    /// Checks the config (and reads the TLS files), creates the producer, checks the topic exists, and binds the listener
-    /// (so [`Application::local_addr`] is known before serving).
+    /// Checks the config (and reads the TLS files), creates the producer, checks the topic exists,
+    /// and binds the listener (so [`Application::local_addr`] is known before serving).
     async fn build(config: Config) -> Result<Self, Error> {
         config.limits.validate().map_err(Error::Config)?;
         let transport = Transport::from_args(&config.tls).map_err(server::Error::from)?;
