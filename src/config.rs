@@ -111,6 +111,23 @@ pub struct AuthArgs {
     pub auth_reload_interval: Duration,
 }
 
+/// TLS on a service's port (gRPC, gRPC-Web and HTTP on the same one). Off when no certificate is
+/// given: plaintext, for a local playground.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TlsArgs {
+    /// The server's certificate chain, PEM (its own certificate first). With --tls-key-file it
+    /// turns TLS on. [default: none, plaintext]
+    #[arg(long, env = "TLS_CERT_FILE")]
+    pub tls_cert_file: Option<PathBuf>,
+    /// The private key of --tls-cert-file, PEM (PKCS#8, PKCS#1 or SEC1). [default: none]
+    #[arg(long, env = "TLS_KEY_FILE")]
+    pub tls_key_file: Option<PathBuf>,
+    /// CA certificates, PEM: when set, clients must present a certificate signed by one of them
+    /// (mTLS, e.g. for devices). Needs --tls-cert-file. [default: none, no client certificates]
+    #[arg(long, env = "TLS_CLIENT_CA_FILE")]
+    pub tls_client_ca_file: Option<PathBuf>,
+}
+
 /// Where PostgreSQL is.
 #[derive(Clone, Args)]
 pub struct DatabaseArgs {

@@ -14,7 +14,7 @@ use tonic::{
 };
 use tonic_health::server::HealthReporter;
 
-use crate::{proto::FILE_DESCRIPTOR_SET, shutdown};
+use crate::{proto::FILE_DESCRIPTOR_SET, shutdown, tls::Transport};
 
 /// Why a gRPC server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +26,8 @@ pub enum Error {
     },
     #[error("cannot build the reflection service: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    #[error("cannot set up TLS: {0}")]
+    Tls(#[from] crate::tls::Error),
     #[error("gRPC server failed: {0}")]
     Serve(#[from] tonic::transport::Error),
 }
@@ -95,18 +97,30 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, Error> {
 }
 
 /// Serves `routes` on `listener` until `shutdown` resolves, then lets in-flight calls finish.
-/// HTTP/1.1 is accepted too, for the JSON routes (curl) and gRPC-Web (browsers) on the same port.
+/// HTTP/1.1 is accepted too, for the JSON routes (curl) and gRPC-Web (browsers) on the same port,
+/// over TLS as over plaintext.
 pub async fn serve(
     listener: TcpListener,
+    transport: Transport,
     routes: Routes,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Error> {
-    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-    Server::builder()
-        .accept_http1(true)
-        .add_routes(routes)
-        .serve_with_incoming_shutdown(incoming, shutdown)
-        .await?;
+    let server = Server::builder().accept_http1(true).add_routes(routes);
+    match transport {
+        Transport::Plain => {
+            let incoming =
+                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+            server
+                .serve_with_incoming_shutdown(incoming, shutdown)
+                .await?;
+        }
+        Transport::Tls(acceptor) => {
+            let incoming = crate::tls::incoming(listener, acceptor);
+            server
+                .serve_with_incoming_shutdown(incoming, shutdown)
+                .await?;
+        }
+    }
     Ok(())
 }
 
@@ -115,6 +129,7 @@ pub async fn serve(
 /// finish and are then cut off, so a stuck call never turns a stop into a hang.
 pub async fn serve_with_grace(
     listener: TcpListener,
+    transport: Transport,
     routes: Routes,
     shutdown: impl Future<Output = ()>,
     grace: Duration,
@@ -124,7 +139,7 @@ pub async fn serve_with_grace(
         shutdown.await;
         let _ = stopped_tx.send(());
     };
-    let serve = serve(listener, routes, signal);
+    let serve = serve(listener, transport, routes, signal);
     tokio::pin!(serve);
     tokio::select! {
         result = &mut serve => result,

@@ -11,7 +11,8 @@
 //! - [`service`]: the build → bind → run-until-stopped shape every service has.
 //! - [`shutdown`]: SIGINT/SIGTERM as a future, and a grace period for draining.
 //! - [`grpc`] (feature `grpc`): health and reflection services for every gRPC port, and the
-//!   serve loop (gRPC and HTTP on one port); [`metrics`]: `/metrics` in Prometheus text format.
+//!   serve loop (gRPC and HTTP on one port); [`metrics`]: `/metrics` in Prometheus text format;
+//!   [`tls`]: TLS and mTLS on that port, from [`config::TlsArgs`].
 //! - [`auth`] (feature `auth`): bearer tokens with scopes, the tokens file, the request guard.
 //! - [`kafka`] (feature `kafka`): producer/consumer builders and the record encoding.
 //! - [`db`] (feature `db`): the `measurements` schema, connection pool and embedded migrations.
@@ -40,3 +41,5 @@ pub mod http_error;
 pub mod kafka;
 #[cfg(feature = "grpc")]
 pub mod metrics;
+#[cfg(feature = "grpc")]
+pub mod tls;

@@ -12,6 +12,7 @@
 //!   [`ServiceProcess`]: a service binary as its own process.
 //! - [`auth`]: a tokens file of the test's own, and tokens of any scope in it.
 //! - [`metrics`]: a metric's value from a `/metrics` page; [`TempDir`]: scratch files, removed.
+//! - [`tls`]: a throwaway CA and certificates, and TLS clients (tonic, reqwest) trusting it.
 //! - [`rows`]: rows of `measurements` written straight into a test database; [`list_pages`]:
 //!   every page `ListMeasurements` gives.
 //! - [`envoy`]: the real Envoy from the repository's `envoy.yaml` in front of a test's admin,
@@ -38,6 +39,7 @@ mod service_process;
 pub mod stack;
 pub mod static_check;
 mod temp_dir;
+pub mod tls;
 pub mod tools;
 pub mod topic;
 

@@ -5,7 +5,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use axum::http::HeaderValue;
 use clap::Parser;
 use sensorpipe::config::{
-    AuthArgs, DatabaseArgs, TelemetryArgs, parse_duration, parse_positive_duration,
+    AuthArgs, DatabaseArgs, TelemetryArgs, TlsArgs, parse_duration, parse_positive_duration,
 };
 
 /// Serves stored measurements over gRPC, gRPC-Web and HTTP JSON.
@@ -51,6 +51,8 @@ pub struct Config {
     pub auth: AuthArgs,
     #[command(flatten)]
     pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub tls: TlsArgs,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
 }

@@ -37,6 +37,7 @@ use sensorpipe::{
     grpc as server,
     proto::v1::admin_service_server::AdminServiceServer,
     service::{Service, Shutdown},
+    tls::Transport,
 };
 use tokio::{net::TcpListener, sync::watch as signal};
 use tonic::service::Routes;
@@ -53,6 +54,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// A bound, not yet serving admin service.
 pub struct Application {
     listener: TcpListener,
+    transport: Transport,
     routes: Routes,
     watch: Watch,
     watch_poll_interval: Duration,
@@ -69,6 +71,7 @@ impl Service for Application {
     async fn build(config: Config) -> Result<Self, Error> {
         let auth = Authenticator::from_args(&config.auth, "admin")?;
         let cors = cors(&config.cors_allowed_origins, auth.is_on());
+        let transport = Transport::from_args(&config.tls).map_err(server::Error::from)?;
         let store = Store::new(config.database.database_url(), config.db_pool_size.into())?;
         let (stopping, stopping_rx) = signal::channel(false);
         let watch = Watch::new(store.clone(), config.watch_buffer as usize, stopping_rx);
@@ -92,6 +95,7 @@ impl Service for Application {
             .layer(cors);
         Ok(Self {
             listener,
+            transport,
             routes: Routes::from(router),
             watch,
             watch_poll_interval: config.watch_poll_interval,
@@ -112,7 +116,14 @@ impl Service for Application {
             shutdown.await;
             stopping.send_replace(true);
         };
-        server::serve_with_grace(self.listener, self.routes, stop, SHUTDOWN_GRACE).await?;
+        server::serve_with_grace(
+            self.listener,
+            self.transport,
+            self.routes,
+            stop,
+            SHUTDOWN_GRACE,
+        )
+        .await?;
         poller.abort();
         Ok(())
     }

@@ -16,22 +16,21 @@
 use std::{future::Future, pin::Pin, time::Duration};
 
 use tokio::{sync::mpsc, time::Instant};
-use tonic::{Code, Status, transport::Endpoint};
+use tonic::{Code, Status};
 
 use crate::{
     backoff::Backoff,
     inflight::InFlight,
-    link::{Authorization, Link, LinkEvent},
+    link::{Link, LinkEvent},
     progress::Progress,
     source::Batch,
     stats::Stats,
     summary::Outcome,
+    target::Target,
 };
 
 pub(crate) struct Settings {
-    pub(crate) endpoint: Endpoint,
-    /// The `authorization` header every stream carries, from `--token-file`.
-    pub(crate) authorization: Option<Authorization>,
+    pub(crate) target: Target,
     pub(crate) max_unacked: usize,
     /// Most unacked batches out on the stream at once (the rest wait in `InFlight`).
     pub(crate) max_in_flight: usize,
@@ -162,11 +161,7 @@ impl Client {
     fn on_link<F>(&mut self, event: LinkEvent, link: &mut Link, stop: &Stop<F>) -> Option<Outcome> {
         match event {
             LinkEvent::RetryDue => {
-                *link = Link::open(
-                    &self.settings.endpoint,
-                    self.settings.authorization.as_ref(),
-                    self.settings.max_unacked,
-                );
+                *link = Link::open(&self.settings.target, self.settings.max_unacked);
             }
             LinkEvent::Opened(stream) => {
                 if self.streams_opened > 0 {

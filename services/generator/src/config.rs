@@ -1,8 +1,8 @@
 //! The generator's settings: flags, environment variables and defaults in one place.
 
-use std::time::Duration;
+use std::{path::PathBuf, time::Duration};
 
-use clap::{Parser, value_parser};
+use clap::{Args, Parser, value_parser};
 use sensorpipe::config::{TelemetryArgs, parse_duration};
 
 /// Simulates temperature sensors and streams their readings to the ingest service.
@@ -20,7 +20,7 @@ use sensorpipe::config::{TelemetryArgs, parse_duration};
     args_override_self = true
 )]
 pub struct Config {
-    /// URL of the ingest service's gRPC endpoint.
+    /// URL of the ingest service's gRPC endpoint: `http://` or, with --tls-ca-file, `https://`.
     #[arg(long, env = "INGEST_URL", default_value = "http://127.0.0.1:50051")]
     pub ingest_url: String,
 
@@ -97,7 +97,25 @@ pub struct Config {
     pub shutdown_grace: Duration,
 
     #[command(flatten)]
+    pub tls: ClientTlsArgs,
+
+    #[command(flatten)]
     pub telemetry: TelemetryArgs,
+}
+
+/// TLS towards ingest, for an `https://` --ingest-url.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ClientTlsArgs {
+    /// CA certificate(s), PEM, that ingest's certificate must be signed by. Needed for https://;
+    /// no system store is trusted. [default: none]
+    #[arg(long, env = "GENERATOR_TLS_CA_FILE")]
+    pub tls_ca_file: Option<PathBuf>,
+    /// Client certificate, PEM, for ingest with mTLS (--tls-client-ca-file). [default: none]
+    #[arg(long, env = "GENERATOR_TLS_CERT_FILE")]
+    pub tls_cert_file: Option<PathBuf>,
+    /// The private key of --tls-cert-file, PEM. [default: none]
+    #[arg(long, env = "GENERATOR_TLS_KEY_FILE")]
+    pub tls_key_file: Option<PathBuf>,
 }
 
 fn parse_fraction(text: &str) -> Result<f64, String> {

@@ -7,6 +7,7 @@
 //! - `timeline`: where simulated time starts and how fast it runs, so timestamps stay unique
 //!   and never lie in the future.
 //! - `source`: the signal cut into batches at the configured pace.
+//! - `target`: `--ingest-url` as an endpoint, plaintext or TLS.
 //! - `client` with `link`, `inflight` and `backoff`: the stream, the unacked batches and
 //!   their resending after a reconnect.
 //! - [`Summary`]: the end-of-run numbers; `stats`, `latency` and `progress` feed it.
@@ -25,19 +26,21 @@ pub mod signal;
 mod source;
 mod stats;
 mod summary;
+mod target;
 mod timeline;
 
 use std::{future::Future, time::SystemTime};
 
 use tokio::{sync::mpsc, time::Instant};
 
-pub use config::Config;
+pub use config::{ClientTlsArgs, Config};
 pub use summary::{Outcome, Summary};
 pub use timeline::Timeline;
 
 use client::{Client, Settings};
 use signal::{Signal, SignalConfig, now_micros};
 use source::Plan;
+use target::Target;
 
 /// Batches generated ahead of the client: enough to overlap generating with sending.
 const SOURCE_QUEUE: usize = 2;
@@ -49,12 +52,8 @@ const SOURCE_QUEUE: usize = 2;
 /// other ending is a [`Summary`]; check [`Summary::is_success`].
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<Summary> {
     let started = Instant::now();
-    let endpoint = link::endpoint(&config.ingest_url)?;
-    let authorization = config
-        .token_file
-        .as_deref()
-        .map(link::authorization)
-        .transpose()?;
+    let target = Target::new(&config.ingest_url, &config.tls)?
+        .with_token_file(config.token_file.as_deref())?;
     let seed = config.seed.unwrap_or_else(random_seed);
     let batch_size = Plan::effective_batch_size(config.batch_size, config.rate);
     let now_us = now_micros();
@@ -92,8 +91,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     let (batches, source) = mpsc::channel(SOURCE_QUEUE);
     let producer = source::spawn(plan, batches);
     let settings = Settings {
-        endpoint,
-        authorization,
+        target,
         max_unacked: config.max_unacked as usize,
         max_in_flight: config.max_in_flight as usize,
         give_up_after: config.give_up_after,

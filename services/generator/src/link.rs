@@ -4,19 +4,14 @@
 //! the client loop wait on "whatever the link does next" next to new batches and Ctrl-C, so
 //! generating (into the bounded unacked buffer) goes on while reconnecting.
 
-use std::{path::Path, time::Duration};
+use std::time::Duration;
 
-use sensorpipe::{
-    config::read_secret_file,
-    proto::v1::{BatchAck, ReadingBatch, ingest_service_client::IngestServiceClient},
-};
+use sensorpipe::proto::v1::{BatchAck, ReadingBatch, ingest_service_client::IngestServiceClient};
 use tokio::{sync::mpsc, task::JoinHandle, time::Instant};
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::{
-    Status, Streaming,
-    metadata::{Ascii, MetadataValue},
-    transport::{Channel, Endpoint},
-};
+use tonic::{Status, Streaming, transport::Channel};
+
+use crate::target::Target;
 
 /// Longest wait for a connection plus the server's response headers.
 const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -60,15 +55,10 @@ pub(crate) enum LinkEvent {
 
 impl Link {
     /// Starts opening a stream whose request channel holds up to `capacity` batches.
-    pub(crate) fn open(
-        endpoint: &Endpoint,
-        authorization: Option<&Authorization>,
-        capacity: usize,
-    ) -> Self {
-        let endpoint = endpoint.clone();
-        let authorization = authorization.cloned();
+    pub(crate) fn open(target: &Target, capacity: usize) -> Self {
+        let target = target.clone();
         Link::Opening(OpenTask(tokio::spawn(async move {
-            tokio::time::timeout(OPEN_TIMEOUT, open(endpoint, authorization, capacity))
+            tokio::time::timeout(OPEN_TIMEOUT, open(target, capacity))
                 .await
                 .unwrap_or_else(|_| Err(Status::unavailable("timed out opening a stream")))
         })))
@@ -143,18 +133,15 @@ impl Drop for OpenTask {
     }
 }
 
-async fn open(
-    endpoint: Endpoint,
-    authorization: Option<Authorization>,
-    capacity: usize,
-) -> Result<Stream, Status> {
-    let channel = endpoint
+async fn open(target: Target, capacity: usize) -> Result<Stream, Status> {
+    let channel = target
+        .endpoint
         .connect()
         .await
-        .map_err(|error| Status::unavailable(format!("cannot connect: {}", chain(&error))))?;
+        .map_err(|error| Status::unavailable(target.connect_error(&chain(&error))))?;
     let (requests, outgoing) = mpsc::channel(capacity);
     let mut request = tonic::Request::new(ReceiverStream::new(outgoing));
-    if let Some(authorization) = authorization {
+    if let Some(authorization) = target.authorization {
         request
             .metadata_mut()
             .insert("authorization", authorization);
@@ -168,39 +155,6 @@ async fn open(
         responses,
         channel,
     })
-}
-
-/// The endpoint for `--ingest-url`, with HTTP/2 keep-alives so a silently dead connection is
-/// noticed in seconds rather than never.
-pub(crate) fn endpoint(url: &str) -> anyhow::Result<Endpoint> {
-    let endpoint = Endpoint::from_shared(url.to_owned())
-        .map_err(|error| anyhow::anyhow!("invalid --ingest-url `{url}`: {error}"))?;
-    if endpoint.uri().scheme_str() != Some("http") {
-        anyhow::bail!("invalid --ingest-url `{url}`: expected http://host:port");
-    }
-    Ok(endpoint
-        .connect_timeout(Duration::from_secs(5))
-        .tcp_nodelay(true)
-        .http2_keep_alive_interval(Duration::from_secs(10))
-        .keep_alive_timeout(Duration::from_secs(10))
-        .keep_alive_while_idle(true))
-}
-
-/// The value of the `authorization` header.
-pub(crate) type Authorization = MetadataValue<Ascii>;
-
-/// `Bearer <token>` from the token file, marked sensitive so it is never printed.
-pub(crate) fn authorization(path: &Path) -> anyhow::Result<Authorization> {
-    let token =
-        read_secret_file(path, "token").map_err(|e| anyhow::anyhow!("--token-file: {e}"))?;
-    let mut value = MetadataValue::try_from(format!("Bearer {token}")).map_err(|_| {
-        anyhow::anyhow!(
-            "--token-file {}: the token is not printable ASCII",
-            path.display()
-        )
-    })?;
-    value.set_sensitive(true);
-    Ok(value)
 }
 
 /// An error and its causes on one line: tonic's transport errors say little on their own.

@@ -4,7 +4,7 @@ use std::{net::SocketAddr, time::Duration};
 
 use clap::{Args, Parser};
 use sensorpipe::config::{
-    AuthArgs, KafkaArgs, TelemetryArgs, parse_duration, parse_positive_duration,
+    AuthArgs, KafkaArgs, TelemetryArgs, TlsArgs, parse_duration, parse_positive_duration,
 };
 
 /// Accepts sensor readings over gRPC and HTTP and publishes them durably to Kafka.
@@ -20,6 +20,8 @@ pub struct Config {
     pub kafka: KafkaArgs,
     #[command(flatten)]
     pub limits: Limits,
+    #[command(flatten)]
+    pub tls: TlsArgs,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
 }

@@ -30,6 +30,7 @@ use sensorpipe::{
     grpc as server,
     proto::v1::ingest_service_server::{IngestServiceServer, SERVICE_NAME},
     service::{Service, Shutdown},
+    tls::Transport,
 };
 use tokio::{net::TcpListener, sync::watch};
 use tonic::service::Routes;
@@ -57,6 +58,7 @@ fn policy(_: &Method, path: &str) -> Access {
 /// A bound, not yet serving ingest service.
 pub struct Application {
     listener: TcpListener,
+    transport: Transport,
     routes: Routes,
     health: HealthReporter,
     ingestor: Arc<Ingestor>,
@@ -68,11 +70,12 @@ impl Service for Application {
     type Config = Config;
     type Error = Error;
 
-    /// Checks the config, creates the producer, checks the topic exists, and binds the listener
-    /// (so [`Application::local_addr`] is known before serving).
+    /// Checks the config (and reads the TLS files), creates the producer, checks the topic exists,
+    /// and binds the listener (so [`Application::local_addr`] is known before serving).
     async fn build(config: Config) -> Result<Self, Error> {
         config.limits.validate().map_err(Error::Config)?;
         let auth = Authenticator::from_args(&config.auth, "ingest")?;
+        let transport = Transport::from_args(&config.tls).map_err(server::Error::from)?;
         let publisher = Publisher::new(&config.kafka, &config.limits)?;
         publisher.check_topic().await.map_err(Error::Config)?;
         let ingestor = Arc::new(Ingestor::new(&config.limits, publisher));
@@ -91,6 +94,7 @@ impl Service for Application {
         let router = guard::protect(calls, auth, policy).merge(sensorpipe::metrics::router());
         Ok(Self {
             listener,
+            transport,
             routes: Routes::from(router),
             health,
             ingestor,
@@ -119,7 +123,14 @@ impl Service for Application {
                 .await;
             stopping.send_replace(true);
         };
-        server::serve_with_grace(self.listener, self.routes, stop, self.shutdown_grace).await?;
+        server::serve_with_grace(
+            self.listener,
+            self.transport,
+            self.routes,
+            stop,
+            self.shutdown_grace,
+        )
+        .await?;
         let ingestor = self.ingestor;
         tokio::task::spawn_blocking(move || ingestor.publisher().flush(Duration::from_secs(5)))
             .await

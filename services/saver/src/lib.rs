@@ -132,9 +132,14 @@ impl Service for Application {
         let (stopping, stopping_rx) = watch::channel(false);
         let mut consuming = tokio::spawn(self.saver.run(stopping_rx));
         let (serving_stop, serving_stopped) = oneshot::channel::<()>();
-        let serving = tokio::spawn(grpc::serve(self.listener, self.routes, async {
-            drop(serving_stopped.await);
-        }));
+        let serving = tokio::spawn(grpc::serve(
+            self.listener,
+            sensorpipe::tls::Transport::Plain,
+            self.routes,
+            async {
+                drop(serving_stopped.await);
+            },
+        ));
         let (saver, consumed) = tokio::select! {
             () = shutdown => {
                 stopping.send_replace(true);

@@ -9,7 +9,10 @@ use sensorpipe::{
     proto::v1::{self, admin_service_client::AdminServiceClient},
 };
 use serde_json::Value;
-use testkit::{LISTEN_ON_PORT_0, RunningService, fresh_database};
+use testkit::{
+    LISTEN_ON_PORT_0, RunningService, fresh_database,
+    tls::{HttpVersion, TestCa},
+};
 use tonic::transport::Channel;
 
 pub struct TestApp {
@@ -17,6 +20,8 @@ pub struct TestApp {
     pub database_url: String,
     pub grpc: AdminServiceClient<Channel>,
     pub http: reqwest::Client,
+    /// `http://` or, over TLS, `https://127.0.0.1:<port>`.
+    base_url: String,
     db: AsyncPgConnection,
 }
 
@@ -27,6 +32,32 @@ impl TestApp {
 
     /// `args` are extra command-line flags, e.g. `["--watch-buffer", "64"]`.
     pub async fn spawn_with(args: &[&str]) -> Self {
+        let (service, database_url) = Self::start(args).await;
+        let channel = Channel::from_shared(service.url(""))
+            .unwrap()
+            .connect()
+            .await
+            .expect("admin accepts gRPC connections");
+        Self::new(service, database_url, channel, reqwest::Client::new()).await
+    }
+
+    /// Admin with TLS on, its certificate from `ca`; the clients trust `ca` (and the HTTP one
+    /// speaks HTTP/1.1, as browsers' gRPC-Web does).
+    pub async fn spawn_over_tls(ca: &TestCa) -> Self {
+        let args = ca.server_args();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (service, database_url) = Self::start(&args).await;
+        let channel = ca
+            .channel(service.addr, None)
+            .await
+            .expect("admin accepts gRPC over TLS");
+        let http = ca.http_client(None, HttpVersion::Http1);
+        let mut app = Self::new(service, database_url, channel, http).await;
+        app.base_url = TestCa::url(app.service.addr, "");
+        app
+    }
+
+    async fn start(args: &[&str]) -> (RunningService<admin::Application>, String) {
         let database_url = fresh_database("admin_test").await;
         let base = [
             "--database-url",
@@ -43,22 +74,27 @@ impl TestApp {
                 .chain(&open),
         )
         .await;
-        let channel = Channel::from_shared(service.url(""))
-            .unwrap()
-            .connect()
-            .await
-            .expect("admin accepts gRPC connections");
+        (service, database_url)
+    }
+
+    async fn new(
+        service: RunningService<admin::Application>,
+        database_url: String,
+        channel: Channel,
+        http: reqwest::Client,
+    ) -> Self {
         Self {
+            base_url: service.url(""),
             service,
             grpc: AdminServiceClient::new(channel),
-            http: reqwest::Client::new(),
+            http,
             db: connect(&database_url).await.expect("test database"),
             database_url,
         }
     }
 
     pub fn url(&self, path_and_query: &str) -> String {
-        self.service.url(path_and_query)
+        format!("{}{path_and_query}", self.base_url)
     }
 
     /// `GET` over HTTP: the status and the JSON body.

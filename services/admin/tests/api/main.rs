@@ -9,4 +9,5 @@ mod dashboard;
 mod errors;
 mod paging;
 mod protocols;
+mod tls;
 mod watch;

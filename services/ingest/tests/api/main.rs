@@ -4,4 +4,5 @@
 mod helpers;
 mod http;
 mod stream;
+mod tls;
 mod unary;
