@@ -1,8 +1,10 @@
-//! Kafka over SASL_SSL (SCRAM-SHA-256 over TLS, the local stack's second listener) with the
-//! client settings of `--kafka-config-file`: the generator's readings go through ingest, the
-//! topic and the saver into PostgreSQL exactly once each; a wrong password stops ingest at
-//! start-up with an error that names the problem; and no log line of either test, librdkafka's
-//! own included, holds a password.
+//! The pipeline with every security setting on: Kafka over SASL_SSL (SCRAM-SHA-256 over TLS, the
+//! local stack's second listener) with the client settings of `--kafka-config-file`, ingest and
+//! admin over TLS with bearer tokens, the generator over TLS with mTLS and a device token. Its
+//! readings go through ingest, the topic and the saver into PostgreSQL exactly once each, and
+//! admin serves them to a reader; a wrong Kafka password stops ingest at start-up with an error
+//! that names the problem; and no log line of either test, librdkafka's own included, holds a
+//! password, a token or a private key.
 
 mod support;
 
@@ -18,7 +20,11 @@ use diesel_async::RunQueryDsl;
 use sensorpipe::db::{connect, schema::measurements};
 use tokio::time::Instant;
 
-use support::{Replayable, run_generator, start_ingest, start_saver};
+use support::{Replayable, run_generator, start_admin, start_ingest, start_saver};
+use testkit::{
+    TestTokens,
+    tls::{HttpVersion, TestCa},
+};
 
 const COUNT: u64 = 5_000;
 /// How long the saver gets to store every reading.
@@ -62,13 +68,13 @@ fn assert_logs_hold_none_of(secrets: &[&str]) -> usize {
     let logs = captured_logs();
     let text = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
     for secret in secrets {
-        assert!(!text.contains(secret), "a log line holds a password");
+        assert!(!text.contains(secret), "a log line holds a secret");
     }
     text.len()
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn readings_travel_over_sasl_ssl_and_are_stored_once_each() {
+async fn readings_travel_over_tls_with_tokens_and_sasl_ssl_and_are_stored_once_each() {
     captured_logs();
     let sasl = testkit::require_sasl_kafka().await;
     // Created over PLAINTEXT: both listeners are the same broker.
@@ -76,13 +82,32 @@ async fn readings_travel_over_sasl_ssl_and_are_stored_once_each() {
     let (_, dead_letters) = testkit::fresh_topic("sasl-dlq", 1).await;
     let database_url = testkit::fresh_database("sasl_path").await;
     let settings = ["--kafka-config-file", sasl.config_file_arg()];
-    let ingest = start_ingest(&sasl.brokers, &topic, &settings).await;
+
+    // Ingest and admin over TLS (ingest with mTLS: devices present a certificate) with tokens.
+    let ca = TestCa::new("secure-path");
+    let tokens = TestTokens::new();
+    let writer = tokens.create("devices", &["write:site-"]);
+    let reader = tokens.create("dashboard", &["read"]);
+    let auth = tokens.args();
+    let (mtls, tls) = (ca.mtls_server_args(), ca.server_args());
+    let ingest_args: Vec<&str> = settings
+        .into_iter()
+        .chain(auth.iter().chain(&mtls).map(String::as_str))
+        .collect();
+    let ingest = start_ingest(&sasl.brokers, &topic, &ingest_args).await;
+    let admin_args: Vec<&str> = auth.iter().chain(&tls).map(String::as_str).collect();
+    let admin = start_admin(&database_url, &admin_args).await;
     let group = testkit::unique_name("sasl-saver");
     let saver_args = [&settings[..], &["--kafka-dlq-topic", &dead_letters]].concat();
     let saver = start_saver(&sasl.brokers, &topic, &group, &database_url, &saver_args).await;
 
     let run = Replayable::new(COUNT, 20, 20261130, 0.0);
-    let summary = run_generator(run.config(&ingest.url(""), 250)).await;
+    let mut config = run.config(&TestCa::url(ingest.addr, ""), 250);
+    config.tls.tls_ca_file = Some(ca.ca_file.clone());
+    config.tls.tls_cert_file = Some(ca.client.cert.clone());
+    config.tls.tls_key_file = Some(ca.client.key.clone());
+    config.token_file = Some(tokens.token_file("devices", &writer));
+    let summary = run_generator(config).await;
     assert!(summary.is_success(), "{summary}");
     assert_eq!(
         (summary.accepted, summary.rejected),
@@ -118,9 +143,48 @@ async fn readings_travel_over_sasl_ssl_and_are_stored_once_each() {
             .is_empty()
     );
 
+    // A reader sees them through admin over TLS; no token, no answer.
+    let http = ca.http_client(None, HttpVersion::Http1);
+    let sensors = TestCa::url(admin.addr, "/sensors?limit=1000");
+    let refused = http
+        .get(&sensors)
+        .send()
+        .await
+        .expect("admin answers over TLS");
+    assert_eq!(refused.status(), 401);
+    let answer = http
+        .get(&sensors)
+        .header("authorization", testkit::auth::bearer(&reader))
+        .send()
+        .await
+        .expect("admin answers over TLS");
+    assert_eq!(answer.status(), 200);
+    let page: serde_json::Value =
+        serde_json::from_slice(&answer.bytes().await.unwrap()).expect("a JSON page");
+    let counted: u64 = page["sensors"]
+        .as_array()
+        .expect("sensors")
+        .iter()
+        .map(|sensor| sensor["measurement_count"].as_u64().expect("a count"))
+        .sum();
+    assert_eq!(counted, COUNT, "admin counts every reading once");
+
     ingest.stop().await;
+    admin.stop().await;
     saver.stop().await;
-    let length = assert_logs_hold_none_of(&[sasl.password(), WRONG_PASSWORD]);
+    let secret = |token: &str| token.rsplit('_').next().unwrap().to_owned();
+    let key_body = |path: &std::path::Path| {
+        let pem = std::fs::read_to_string(path).unwrap();
+        pem.lines().nth(1).expect("a PEM body line").to_owned()
+    };
+    let length = assert_logs_hold_none_of(&[
+        sasl.password(),
+        WRONG_PASSWORD,
+        &secret(&writer),
+        &secret(&reader),
+        &key_body(&ca.server.key),
+        &key_body(&ca.client.key),
+    ]);
     assert!(length > 0, "the services logged through the capture");
 }
 
@@ -153,6 +217,8 @@ async fn a_wrong_password_stops_ingest_with_an_error_that_does_not_hold_it() {
         &topic,
         "--kafka-config-file",
         file.to_str().unwrap(),
+        // Kafka's refusal is the subject; callers' tokens are not.
+        "--insecure-no-auth",
     ])
     .expect("valid flags");
     let error = tokio::time::timeout(

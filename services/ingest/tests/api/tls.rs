@@ -193,9 +193,14 @@ async fn half_a_tls_configuration_or_a_bad_file_is_refused_at_start() {
         (vec!["--tls-cert-file", key, "--tls-key-file", key], key),
         (vec!["--tls-cert-file", cert, "--tls-key-file", cert], cert),
     ] {
-        let argv = ["ingest", "--kafka-brokers", "127.0.0.1:1"]
-            .into_iter()
-            .chain(args.iter().copied());
+        let argv = [
+            "ingest",
+            "--kafka-brokers",
+            "127.0.0.1:1",
+            "--insecure-no-auth",
+        ]
+        .into_iter()
+        .chain(args.iter().copied());
         let config = ingest::Config::try_parse_from(argv).unwrap();
         let Err(error) = ingest::Application::build(config).await else {
             panic!("{args:?} started");
