@@ -3,8 +3,9 @@
 //!
 //! The `sh`/`bash` code blocks are read as a reader reads them: a command continues over
 //! `\`-ended lines and over lines inside an open quote; `# ...` lines after a command show what
-//! it prints. The test starts ingest in-process on a fresh topic and points the examples at it
-//! (`127.0.0.1:50051` becomes its address):
+//! it prints. The test starts ingest in-process on a fresh topic, over TLS and with auth on as
+//! `scripts/dev up` runs it, and points the examples at it (`127.0.0.1:50051` becomes its address,
+//! `.stack/tls/ca.pem` its CA, `$WRITE_TOKEN` a write token):
 //!
 //! - the grpcurl `SendReadings` and curl `POST /measurements` examples run with `sh -c` and must
 //!   print what the comments show (compared as JSON), which must mean: the batch's sequence 1,
@@ -36,11 +37,15 @@ use support::start_ingest;
 use testkit::{
     StoredRecord,
     docs::{self, FRONT_PAGE, Place},
+    tls::TestCa,
     tools::grpcurl,
 };
 
 /// The ingest address the documented examples use; replaced by the test ingest's.
 const README_ADDR: &str = "127.0.0.1:50051";
+/// The local CA the documented examples trust (`scripts/dev up` serves ingest with its
+/// certificate); replaced by the test CA's file.
+const README_CA: &str = ".stack/tls/ca.pem";
 /// The document whose `SECTION` holds the ingest examples; every example there is run.
 const API_DOC: &str = "docs/api.md";
 const SECTION: &str = "## Sending readings";
@@ -599,30 +604,43 @@ fn check_generator_lines(
 
 // ------------------------------------------------------------------------------------ running
 
+/// The test's ingest as the examples reach it: over TLS, with a write token.
+struct Ingest<'a> {
+    addr: SocketAddr,
+    ca: &'a TestCa,
+    write_token: &'a str,
+    token_file: &'a Path,
+}
+
 /// Runs the example with `sh -c` against `addr` (and `grpcurl` for grpcurl); it must succeed.
 /// Returns its stdout.
-/// `$WRITE_TOKEN` is a write token, as `scripts/dev up` tells a reader to set it.
-async fn run_shell(example: &Example, addr: SocketAddr, grpcurl: &Path, token: &str) -> String {
-    let text = docs::local_command(&example.command, README_ADDR, addr, grpcurl);
+/// `$WRITE_TOKEN` is a write token, as `scripts/dev up` tells a reader to set it, and the local CA
+/// is the test's.
+async fn run_shell(example: &Example, ingest: &Ingest<'_>, grpcurl: &Path) -> String {
+    let text = docs::local_command(&example.command, README_ADDR, ingest.addr, grpcurl)
+        .replace(README_CA, &ingest.ca.ca_file.to_string_lossy());
     let mut command = docs::sh(&text);
-    command.env("WRITE_TOKEN", token);
+    command.env("WRITE_TOKEN", ingest.write_token);
     docs::stdout(docs::output(command, example).await, example)
 }
 
 /// The generator line as the documentation runs it, against the test ingest (`INGEST_URL` would do the
 /// same) with a write token (`GENERATOR_TOKEN_FILE` would do the same), giving up within 30 s
 /// rather than 60 if ingest is gone.
-fn generator_config(example: &Example, ingest_url: &str, token_file: &Path) -> generator::Config {
+fn generator_config(example: &Example, ingest: &Ingest<'_>) -> generator::Config {
+    let ingest_url = &TestCa::url(ingest.addr, "");
     let args: Vec<String> = arguments(example)
         .iter()
-        .map(|a| a.replace(README_ADDR, ingest_url.trim_start_matches("http://")))
+        .map(|a| a.replace(README_ADDR, ingest_url.trim_start_matches("https://")))
         .collect();
     let base = [
         "generator",
         "--ingest-url",
         ingest_url,
         "--token-file",
-        token_file.to_str().expect("a UTF-8 path"),
+        ingest.token_file.to_str().expect("a UTF-8 path"),
+        "--tls-ca-file",
+        ingest.ca.ca_file.to_str().expect("a UTF-8 path"),
         "--give-up-after",
         "30s",
     ];
@@ -663,7 +681,7 @@ impl Request {
         let args = arguments(example);
         let readings = match kind {
             Kind::SendReadings => {
-                let (_, positional) = split_args(&args, &["-d", "-H"]);
+                let (_, positional) = split_args(&args, &["-d", "-H", "-cacert"]);
                 assert_eq!(
                     positional,
                     [README_ADDR, SEND_READINGS],
@@ -678,20 +696,20 @@ impl Request {
                 sent_readings(example, &data)
             }
             Kind::PostOne | Kind::PostList => {
-                let (values, positional) = split_args(&args, &["-d", "-H", "-X"]);
+                let (values, positional) = split_args(&args, &["-d", "-H", "-X", "--cacert"]);
                 assert_eq!(
                     positional,
-                    [format!("http://{README_ADDR}/measurements")],
+                    [format!("https://{README_ADDR}/measurements")],
                     "{example}: URL"
                 );
                 assert_eq!(value_of(&values, "-X"), Some("POST"), "{example}: method");
                 sent_readings(example, &data(example, &args))
             }
             Kind::Metrics => {
-                let (values, positional) = split_args(&args, &["-H", "-X"]);
+                let (values, positional) = split_args(&args, &["-H", "-X", "--cacert"]);
                 let urls: Vec<&str> = positional
                     .iter()
-                    .map(|url| url.strip_prefix("http://").unwrap_or(url))
+                    .map(|url| url.strip_prefix("https://").unwrap_or(url))
                     .collect();
                 assert_eq!(urls, [format!("{README_ADDR}/metrics")], "{example}: URL");
                 assert_eq!(value_of(&values, "-X"), None, "{example}: a GET");
@@ -782,14 +800,21 @@ async fn every_ingest_example_in_the_docs_does_what_it_says() {
     let tokens = testkit::TestTokens::new();
     let write_token = tokens.create("docs-writer", &["write"]);
     let token_file = tokens.token_file("docs-writer", &write_token);
-    let auth = tokens.args();
-    let auth: Vec<&str> = auth.iter().map(String::as_str).collect();
-    let ingest = start_ingest(&brokers, &topic, &auth).await;
+    let ca = TestCa::new("docs");
+    let flags: Vec<String> = tokens.args().into_iter().chain(ca.server_args()).collect();
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let ingest = start_ingest(&brokers, &topic, &flags).await;
+    let target = Ingest {
+        addr: ingest.addr,
+        ca: &ca,
+        write_token: &write_token,
+        token_file: &token_file,
+    };
 
     let mut accepted = Vec::new();
     for request in &requests {
         eprintln!("running {}", request.example);
-        let out = run_shell(&request.example, ingest.addr, &grpcurl, &write_token).await;
+        let out = run_shell(&request.example, &target, &grpcurl).await;
         let readings = request
             .check(accepted.len(), &out)
             .unwrap_or_else(|e| panic!("{e}"));
@@ -815,7 +840,7 @@ async fn every_ingest_example_in_the_docs_does_what_it_says() {
     );
     let (example, _) = bad[0];
     eprintln!("running {example}");
-    let config = generator_config(example, &ingest.url(""), &token_file);
+    let config = generator_config(example, &target);
     let count = config
         .count
         .unwrap_or_else(|| panic!("{example}: no --count, it would run until Ctrl-C"));
@@ -877,7 +902,7 @@ async fn every_ingest_example_in_the_docs_does_what_it_says() {
             continue;
         }
         eprintln!("running {example} for {BRIEF_RUN:?}");
-        let config = generator_config(example, &ingest.url(""), &token_file);
+        let config = generator_config(example, &target);
         let summary = run_generator(example, config, Some(BRIEF_RUN)).await;
         assert!(summary.is_success(), "{example}:\n{summary}");
         assert!(summary.sent > 0, "{example}: nothing sent\n{summary}");
