@@ -50,6 +50,14 @@ impl<S: Service> RunningService<S> {
         Self::start(config).await
     }
 
+    /// [`start_with_args`](Self::start_with_args) for a service that takes calls (ingest, admin):
+    /// on port 0 with the flags `base` then `args`, and `--insecure-no-auth` unless `args` say how
+    /// to authenticate ([`crate::auth::open_unless_tokens`]).
+    pub async fn start_on_port_0(base: &[&str], args: &[&str]) -> Self {
+        let open = crate::auth::open_unless_tokens(args);
+        Self::start_with_args(LISTEN_ON_PORT_0.iter().chain(base).chain(args).chain(&open)).await
+    }
+
     /// `http://<addr><path>`: `url("")` is the base URL gRPC clients connect to.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)

@@ -10,7 +10,7 @@ use sensorpipe::{
 };
 use serde_json::Value;
 use testkit::{
-    LISTEN_ON_PORT_0, RunningService, fresh_database,
+    RunningService, fresh_database,
     tls::{HttpVersion, TestCa},
 };
 use tonic::transport::Channel;
@@ -65,15 +65,7 @@ impl TestApp {
             "--watch-poll-interval",
             "20ms",
         ];
-        let open = testkit::auth::open_unless_tokens(args);
-        let service = RunningService::start_with_args(
-            LISTEN_ON_PORT_0
-                .iter()
-                .chain(&base)
-                .chain(args)
-                .chain(&open),
-        )
-        .await;
+        let service = RunningService::start_on_port_0(&base, args).await;
         (service, database_url)
     }
 

@@ -18,15 +18,7 @@ pub async fn start_ingest(
     args: &[&str],
 ) -> RunningService<ingest::Application> {
     let base = ["--kafka-brokers", brokers, "--kafka-topic", topic];
-    let open = testkit::auth::open_unless_tokens(args);
-    RunningService::start_with_args(
-        LISTEN_ON_PORT_0
-            .iter()
-            .chain(&base)
-            .chain(args)
-            .chain(&open),
-    )
-    .await
+    RunningService::start_on_port_0(&base, args).await
 }
 
 /// A saver consuming `topic` in its own group `group` into `database_url`; `args` are extra

@@ -7,7 +7,7 @@ use std::{
 
 use prost_types::Timestamp;
 use sensorpipe::proto::v1::{Reading, ingest_service_client::IngestServiceClient};
-use testkit::{LISTEN_ON_PORT_0, RunningService, StoredRecord};
+use testkit::{RunningService, StoredRecord};
 use tonic::transport::Channel;
 
 pub struct TestApp {
@@ -21,15 +21,7 @@ impl TestApp {
     pub async fn spawn(args: &[&str]) -> Self {
         let (brokers, topic) = testkit::fresh_topic("ingest", 3).await;
         let base = ["--kafka-brokers", &brokers, "--kafka-topic", &topic];
-        let open = testkit::auth::open_unless_tokens(args);
-        let service = RunningService::start_with_args(
-            LISTEN_ON_PORT_0
-                .iter()
-                .chain(&base)
-                .chain(args)
-                .chain(&open),
-        )
-        .await;
+        let service = RunningService::start_on_port_0(&base, args).await;
         Self {
             service,
             brokers,
