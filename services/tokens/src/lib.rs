@@ -72,31 +72,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             output,
         } => {
             let mut file = TokenFile::load_or_empty(path)?;
-            let (entry, token) = file.create(&name, scopes)?;
-            // Opened before the token is saved, so a name clash stops here with nothing made.
-            let secret_file = output.as_deref().map(new_secret_file).transpose()?;
-            file.save(path)?;
-            if let (Some(mut secret_file), Some(output)) = (secret_file, &output) {
-                writeln!(secret_file, "{token}")
-                    .with_context(|| format!("cannot write {}", output.display()))?;
-            }
-            eprintln!(
-                "created token {} `{}` with scopes {} in {}",
-                entry.id,
-                entry.name,
-                entry.scopes,
-                path.display()
-            );
-            match output {
-                Some(output) => eprintln!(
-                    "its secret is in {} (readable by you only)",
-                    output.display()
-                ),
-                None => {
-                    eprintln!("its secret follows; it is shown only this once:");
-                    println!("{token}");
-                }
-            }
+            issue(&mut file, path, &name, scopes, output.as_deref())?;
         }
         Command::Ensure {
             name,
@@ -125,18 +101,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
             let _ = fs::remove_file(&output);
-            let (entry, token) = file.create(&name, scopes)?;
-            let mut secret_file = new_secret_file(&output)?;
-            file.save(path)?;
-            writeln!(secret_file, "{token}")
-                .with_context(|| format!("cannot write {}", output.display()))?;
-            eprintln!(
-                "created token {} `{}` with scopes {}; its secret is in {} (readable by you only)",
-                entry.id,
-                entry.name,
-                entry.scopes,
-                output.display()
-            );
+            issue(&mut file, path, &name, scopes, Some(&output))?;
         }
         Command::Revoke { token } => {
             let mut file = TokenFile::load(path)?;
@@ -161,6 +126,43 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     entry.revoked_at.map(when).unwrap_or_else(|| "-".into())
                 );
             }
+        }
+    }
+    Ok(())
+}
+
+/// Adds a token to `file`, saved at `path`. Its secret goes to a new owner-only file at `output`,
+/// or alone to stdout: the only time it exists outside the caller's hands. The output file is
+/// created before the token is saved, so a clash there makes nothing.
+fn issue(
+    file: &mut TokenFile,
+    path: &Path,
+    name: &str,
+    scopes: Vec<Scope>,
+    output: Option<&Path>,
+) -> anyhow::Result<()> {
+    let (entry, token) = file.create(name, scopes)?;
+    let secret_file = output.map(new_secret_file).transpose()?;
+    file.save(path)?;
+    eprintln!(
+        "created token {} `{}` with scopes {} in {}",
+        entry.id,
+        entry.name,
+        entry.scopes,
+        path.display()
+    );
+    match (secret_file, output) {
+        (Some(mut secret_file), Some(output)) => {
+            writeln!(secret_file, "{token}")
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            eprintln!(
+                "its secret is in {} (readable by you only)",
+                output.display()
+            );
+        }
+        _ => {
+            eprintln!("its secret follows; it is shown only this once:");
+            println!("{token}");
         }
     }
     Ok(())
