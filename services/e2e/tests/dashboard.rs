@@ -2,8 +2,10 @@
 //! against a real admin on a fresh database, in each of the two ways a browser reaches it: admin's
 //! own port, and a real Envoy from `envoy.yaml` in front of that admin. What the page must show is
 //! worked out here from the rows the test saved, or asked of the admin's gRPC API where the page
-//! must match it (the table's pages). With auth on, both ways again (the page asks for a read
-//! token and uses it), and across origins on admin's own port. Screenshots of every scenario at laptop and phone size:
+//! must match it (the table's pages). Through Envoy, everything is TLS: the browser to Envoy, and
+//! Envoy to admin. With auth on, both ways again (the page asks for a read token and uses it), and
+//! across origins, where admin's origin list decides both ways. Screenshots of every scenario at
+//! laptop and phone size:
 //! `target/dashboard-screenshots/<way>-<scenario>[-phone].png`.
 
 mod support;
@@ -18,7 +20,7 @@ use sensorpipe::{
     proto::v1::{ListMeasurementsRequest, Measurement, admin_service_client::AdminServiceClient},
 };
 use serde_json::{Value, json};
-use testkit::{RunningService, TestTokens, auth::bearer, envoy::Envoy};
+use testkit::{RunningService, TestTokens, auth::bearer, envoy::Envoy, tls::TestCa};
 use tokio::runtime::Runtime;
 use tonic::{Code, Request, transport::Channel};
 
@@ -34,7 +36,7 @@ const TABLE_PAGE_SIZE: i32 = 4;
 enum Way {
     /// The page and its API at `http://<admin>/`.
     Admin,
-    /// The page and its API at Envoy's listener, admin behind it.
+    /// The page and its API at Envoy's listener (https), admin behind it (TLS too).
     Envoy,
 }
 
@@ -58,26 +60,37 @@ async fn the_dashboard_asks_for_a_read_token_through_envoy() {
     asks_for_a_read_token(Way::Envoy).await;
 }
 
-/// With auth on, a page on an origin admin allows calls it with the token across origins; a page
-/// on another origin gets nothing. Admin's own port only: through Envoy, `envoy.yaml`'s CORS
-/// policy answers browsers, not admin's list.
 #[tokio::test(flavor = "multi_thread")]
-async fn the_dashboard_across_origins_with_auth_on() {
+async fn the_dashboard_across_origins_with_auth_on_admins_own_port() {
+    across_origins_with_auth_on(Way::Admin).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dashboard_across_origins_with_auth_on_through_envoy() {
+    across_origins_with_auth_on(Way::Envoy).await;
+}
+
+/// With auth on, a page on an origin admin allows calls the API across origins with the token; a
+/// page on another origin gets nothing. The allowed page is admin's own (at `localhost`, the API
+/// at `127.0.0.1`: the host name alone makes another origin); the API is admin's own port or
+/// Envoy, which leaves CORS to admin's list.
+async fn across_origins_with_auth_on(way: Way) {
     let tokens = TestTokens::new();
     let read = tokens.create("dashboard", &["read"]);
     let port = testkit::free_port();
-    // The page at `localhost`, the API at `127.0.0.1`: the host name alone makes another origin.
-    let page_origin = format!("http://localhost:{port}");
+    let scheme = if way == Way::Envoy { "https" } else { "http" };
+    let page_origin = format!("{scheme}://localhost:{port}");
     let mut args = tokens.args().to_vec();
     args.extend(["--cors-allowed-origins".to_owned(), page_origin.clone()]);
-    let stage = Stage::at(Way::Admin, format!("127.0.0.1:{port}"), args).await;
+    let mut stage = Stage::at(way, format!("127.0.0.1:{port}"), args).await;
     let input = json!({
         "allowed_page_url": format!("{page_origin}/"),
-        "api_url": format!("http://127.0.0.1:{port}"),
+        "api_url": stage.api_url(),
     });
-    let mut page = Scenario::start("auth-cors", &stage.shot("signin-cors"), input);
+    let mut page = stage.scenario("auth-cors", "signin-cors", input);
     page.send(json!({ "tokens": { "read": read } })).await;
     page.finish().await;
+    stage.check_the_way_in().await;
 }
 
 async fn every_scenario(way: Way) {
@@ -109,7 +122,7 @@ async fn asks_for_a_read_token(way: Way) {
         "sensors": latest_points(&stage.saved),
         "live_sensor": CHARTED[0],
     });
-    let mut page = Scenario::start("auth", &stage.shot("signin"), input);
+    let mut page = stage.scenario("auth", "signin", input);
     page.send(json!({ "tokens": { "wrong": wrong, "no_read": no_read, "read": read } }))
         .await;
     page.expect("signed_in").await;
@@ -144,9 +157,7 @@ async fn sensors_view(stage: &Stage) {
     let sensors = latest_points(&stage.saved);
     assert_eq!(sensors.len(), 5, "the seed's sensors");
     let input = json!({ "url": stage.page_url(), "sensors": sensors });
-    Scenario::start("sensors", &stage.shot("sensors"), input)
-        .finish()
-        .await;
+    stage.scenario("sensors", "sensors", input).finish().await;
 }
 
 /// The table pages as `ListMeasurements` does with the same filter, shows the API's error for a
@@ -222,28 +233,20 @@ async fn table(stage: &Stage) {
         },
         "csv_rows": all_rows.iter().map(api_row).collect::<Vec<_>>(),
     });
-    Scenario::start("table", &stage.shot("table"), input)
-        .finish()
-        .await;
+    stage.scenario("table", "table", input).finish().await;
 }
 
-/// A page from one origin calling the API on another: the browser's preflight is answered.
-/// Admin's own port: the page at `localhost`, the API at `127.0.0.1` (the host name alone makes
-/// another origin). Through Envoy: the page from admin, the API at Envoy, so envoy.yaml's CORS
-/// policy answers.
+/// A page from one origin calling the API on another: the browser's preflight is answered (by
+/// admin, also through Envoy, which forwards it). The page from admin's own port at `localhost`,
+/// the API at `127.0.0.1` (the host name alone makes another origin): admin's own, or Envoy.
 async fn cors(stage: &Stage) {
-    let admin = stage.admin().addr;
-    let (page, api) = match &stage.envoy {
-        None => (
-            format!("http://localhost:{}/", admin.port()),
-            format!("http://{admin}"),
-        ),
-        Some(envoy) => (format!("http://{admin}/"), envoy.url()),
-    };
-    let input = json!({ "page_origin_url": page, "api_url": api });
-    Scenario::start("cors", &stage.shot("cors"), input)
-        .finish()
-        .await;
+    let page = format!(
+        "{}://localhost:{}/",
+        stage.admin_scheme(),
+        stage.admin().addr.port()
+    );
+    let input = json!({ "page_origin_url": page, "api_url": stage.api_url() });
+    stage.scenario("cors", "cors", input).finish().await;
 }
 
 /// How the admin goes away in the middle of a watch.
@@ -266,7 +269,7 @@ async fn live_chart_across_admin_restarts(stage: &mut Stage) {
         .map(point)
         .collect();
     let input = json!({ "url": stage.page_url(), "sensors": CHARTED, "initial": initial });
-    let mut page = Scenario::start("live", &stage.shot("live"), input);
+    let mut page = stage.scenario("live", "live", input);
     page.expect("ready").await;
 
     let mut since_opened = stage
@@ -324,9 +327,12 @@ struct Stage {
     database_url: String,
     db: AsyncPgConnection,
     listen_addr: String,
-    /// Admin's flags besides its address and database (the tokens file, when auth is on).
+    /// Admin's flags besides its address and database (the tokens file, when auth is on; TLS,
+    /// through Envoy).
     admin_args: Vec<String>,
     admin: Option<CrashableAdmin>,
+    /// Through Envoy: the CA of the certificate Envoy and admin both serve.
+    ca: Option<TestCa>,
     envoy: Option<Envoy>,
     /// Every row saved so far, in save order.
     saved: Vec<NewMeasurement>,
@@ -341,7 +347,11 @@ impl Stage {
 
     /// A stage whose admin listens on `listen_addr`, with `admin_args` besides its address and
     /// database.
-    async fn at(way: Way, listen_addr: String, admin_args: Vec<String>) -> Self {
+    async fn at(way: Way, listen_addr: String, mut admin_args: Vec<String>) -> Self {
+        let ca = (way == Way::Envoy).then(|| TestCa::new("dashboard"));
+        if let Some(ca) = &ca {
+            admin_args.extend(ca.server_args());
+        }
         let database_url = testkit::fresh_database("dashboard").await;
         let db = sensorpipe::db::connect(&database_url)
             .await
@@ -353,13 +363,14 @@ impl Stage {
             listen_addr,
             admin_args,
             admin: None,
+            ca,
             envoy: None,
             saved: Vec::new(),
         };
         stage.save(seed(Utc::now())).await;
         stage.start_admin().await;
-        if way == Way::Envoy {
-            stage.envoy = Some(Envoy::start(stage.admin().addr).await);
+        if let Some(ca) = &stage.ca {
+            stage.envoy = Some(Envoy::start(stage.admin().addr, ca).await);
         }
         stage
     }
@@ -385,10 +396,25 @@ impl Stage {
 
     /// The dashboard's address for this way.
     fn page_url(&self) -> String {
+        format!("{}/", self.api_url())
+    }
+
+    /// The API's base URL for this way: admin's own port, or Envoy.
+    fn api_url(&self) -> String {
         match &self.envoy {
-            None => format!("http://{}/", self.listen_addr),
-            Some(envoy) => format!("{}/", envoy.url()),
+            None => format!("http://{}", self.listen_addr),
+            Some(envoy) => envoy.url(),
         }
+    }
+
+    /// How admin's own port is reached: TLS when Envoy is in front of it.
+    fn admin_scheme(&self) -> &'static str {
+        if self.ca.is_some() { "https" } else { "http" }
+    }
+
+    /// Runs `script` in the browser, trusting this stage's certificate if it has one.
+    fn scenario(&self, script: &str, shot: &str, input: Value) -> Scenario {
+        Scenario::start_trusting(script, &self.shot(shot), input, self.ca.as_ref())
     }
 
     /// `<way>-<scenario>`: the screenshots' name.
@@ -401,9 +427,16 @@ impl Stage {
     }
 
     async fn grpc(&self) -> AdminServiceClient<Channel> {
-        AdminServiceClient::connect(self.admin().url(""))
-            .await
-            .expect("admin accepts gRPC connections")
+        let channel = match &self.ca {
+            None => {
+                Channel::from_shared(self.admin().url(""))
+                    .expect("a valid URL")
+                    .connect()
+                    .await
+            }
+            Some(ca) => ca.channel(self.admin().addr, None).await,
+        };
+        AdminServiceClient::new(channel.expect("admin accepts gRPC connections"))
     }
 
     /// Waits (at most 10 s) until admin refuses `token`, as it does once its tokens file, reloaded

