@@ -47,19 +47,21 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 FROM debian:bookworm-slim
 
 # ca-certificates for TLS endpoints if one is configured; zlib and OpenSSL are what librdkafka
-# links against.
+# links against; the openssl command is what local-ca (compose's `certs`) makes certificates with.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates zlib1g libssl3 \
+ && apt-get install -y --no-install-recommends ca-certificates zlib1g libssl3 openssl \
  && rm -rf /var/lib/apt/lists/*
 
-# /var/lib/sensorpipe/auth: where compose keeps the tokens file and the tokens it makes, owned by
-# the service user, so a named volume mounted there starts with that owner.
+# /var/lib/sensorpipe/auth and /tls: where compose keeps the tokens file and the tokens it makes,
+# and the local CA with the certificates, owned by the service user, so a named volume mounted
+# there starts with that owner.
 RUN useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin sensorpipe \
- && install -d -o 10001 -g 10001 -m 700 /var/lib/sensorpipe/auth
+ && install -d -o 10001 -g 10001 -m 700 /var/lib/sensorpipe/auth /var/lib/sensorpipe/tls
 
 COPY --from=build /out/generator /out/ingest /out/saver /out/admin /out/tokens /usr/local/bin/
 COPY --from=web /src/web/dist/ /usr/local/share/sensorpipe/web/
+COPY scripts/local-ca /usr/local/bin/local-ca
 # Where admin finds the dashboard (its default, web/dist, is relative to a checkout). Set in the
 # image, beside the files it names, so every way of running the image serves them.
 ENV ADMIN_WEB_DIR=/usr/local/share/sensorpipe/web

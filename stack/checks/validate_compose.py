@@ -16,10 +16,12 @@ What only starting the stack would show, checked here instead:
   listening on 0.0.0.0, every host they reach is a service they (transitively) depend on, the
   database credentials match the postgres service, the topic and its .dlq are created by kafka-init,
   the ports docs/api.md promises are published;
-- Envoy: runs in admin's network namespace, mounts envoy.yaml, its listener port is published on
+- Envoy: runs in admin's network namespace, mounts envoy.yaml and its certificates (tls/ in its
+  working directory), its listener port is published on
   admin and its upstream port is admin's listen port;
-- Dockerfile: the fixed base images and the four binaries, the dashboard built with `npm ci &&
-  npm run build` (web/ and proto/) and copied to where the runtime's ADMIN_WEB_DIR points, a
+- Dockerfile: the fixed base images, the binaries and scripts/local-ca (with openssl), the
+  dashboard built with `npm ci && npm run build` (web/ and proto/) and copied to where the
+  runtime's ADMIN_WEB_DIR points, a
   non-root runtime user, hadolint clean; .dockerignore keeps target/, .stack/, web/node_modules
   and web/dist out of the build context.
 """
@@ -38,6 +40,8 @@ import jsonschema
 from strict_yaml import Invalid, load_yaml
 
 BINARIES = {"generator", "ingest", "saver", "admin", "tokens"}
+# Scripts the image carries besides the binaries (one-shots run them; no config of their own).
+IMAGE_SCRIPTS = {"local-ca": "scripts/local-ca"}
 # Which variables each binary reads is checked against the configs themselves by the Rust test
 # services/e2e/tests/compose.rs; this script checks what needs no Rust: schema, references,
 # reachability, ports, topics, the Dockerfile.
@@ -47,7 +51,7 @@ WEB_IMAGE = "node:20-bookworm-slim"
 BUILD_IMAGE = "rust:1.95-bookworm"
 RUNTIME_IMAGE = "debian:bookworm-slim"
 BUILD_PACKAGES = {"build-essential", "zlib1g-dev", "pkg-config"}
-RUNTIME_PACKAGES = {"ca-certificates"}
+RUNTIME_PACKAGES = {"ca-certificates", "openssl"}
 DOCKERIGNORE_MUST = {"target", ".stack", ".git", "web/node_modules", "web/dist"}
 ONE_SHOT_RESTARTS = {"always", "unless-stopped"}
 
@@ -127,8 +131,10 @@ def sensorpipe_binary(svc):
     if "build" not in svc:
         return None
     cmd = command_of(svc)
+    if cmd and cmd[0] in IMAGE_SCRIPTS:
+        return None
     if not cmd or cmd[0] not in BINARIES:
-        raise Invalid(f"command {cmd} does not start with one of {sorted(BINARIES)}")
+        raise Invalid(f"command {cmd} does not start with one of {sorted(BINARIES | set(IMAGE_SCRIPTS))}")
     return cmd[0]
 
 
@@ -243,6 +249,13 @@ def check_envoy(services, root):
     mounts = [str(v) for v in svc.get("volumes") or [] if isinstance(v, str)]
     if not any(m.split(":")[:2] == ["./envoy.yaml", "/etc/envoy/envoy.yaml"] for m in mounts):
         raise Invalid(f"service {name!r}: must mount ./envoy.yaml at /etc/envoy/envoy.yaml")
+    # envoy.yaml names its certificates relative to Envoy's working directory (tls/...).
+    tls_dir = f"{svc.get('working_dir', '/')}".rstrip("/") + "/tls"
+    if not any(m.split(":")[1:2] == [tls_dir] for m in mounts):
+        raise Invalid(
+            f"service {name!r}: envoy.yaml reads tls/ in its working directory, but nothing is "
+            f"mounted at {tls_dir}"
+        )
     envoy = load_yaml(root / "envoy.yaml")
     static = envoy.get("static_resources", {})
     listen = {l["address"]["socket_address"]["port_value"] for l in static.get("listeners", [])}
@@ -352,6 +365,10 @@ def check_dockerfile(root, admin_env):
     binaries = {Path(src).name for srcs in to_bin for src in srcs}
     if BINARIES - binaries:
         raise Invalid("Dockerfile: the runtime stage must COPY --from the build stage all four binaries to /usr/local/bin/")
+    copied_to = {(src, dest) for srcs, dest in copies(runtime) for src in srcs}
+    for name, src in IMAGE_SCRIPTS.items():
+        if (src, f"/usr/local/bin/{name}") not in copied_to:
+            raise Invalid(f"Dockerfile: the runtime stage must COPY {src} to /usr/local/bin/{name}")
     dashboard = [
         dest.rstrip("/")
         for srcs, dest in copies(runtime, "web")
@@ -378,6 +395,10 @@ def check_dockerfile(root, admin_env):
     ignored = {l.strip().rstrip("/") for l in (root / ".dockerignore").read_text().splitlines()}
     if DOCKERIGNORE_MUST - ignored:
         raise Invalid(f".dockerignore must exclude {sorted(DOCKERIGNORE_MUST - ignored)}")
+    for src in IMAGE_SCRIPTS.values():
+        excluded = any(src == p or src.startswith(p + "/") for p in ignored)
+        if excluded and "!" + src not in ignored:
+            raise Invalid(f".dockerignore excludes {src}, which the Dockerfile copies (add !{src})")
 
 
 def main(path):

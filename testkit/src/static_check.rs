@@ -62,15 +62,25 @@ pub fn run_on_broken_copy(script: &str, file: &str, from: &str, to: &str) -> Ver
 }
 
 /// `<repo>/<file>` with the first `from` replaced by `to`, in a temp dir that lives as long as
-/// the copy. Panics if `from` no longer occurs, so a broken-file test cannot go stale silently.
+/// the copy, beside links to the repository's other top-level files (so a check that looks at
+/// the files next to it, such as the Dockerfile beside docker-compose.yml, sees the real ones).
+/// Panics if `from` no longer occurs, so a broken-file test cannot go stale silently.
 pub fn broken_copy(file: &str, from: &str, to: &str) -> BrokenCopy {
+    let root = repo_root();
     let original =
-        fs::read_to_string(repo_root().join(file)).unwrap_or_else(|e| panic!("read {file}: {e}"));
+        fs::read_to_string(root.join(file)).unwrap_or_else(|e| panic!("read {file}: {e}"));
     assert!(
         original.contains(from),
         "{from:?} no longer occurs in {file}; update this test to the new file"
     );
     let dir = TempDir::new("check");
+    for entry in fs::read_dir(&root).expect("list the repository") {
+        let name = entry.expect("a directory entry").file_name();
+        if name != file && name != "target" {
+            std::os::unix::fs::symlink(root.join(&name), dir.path().join(&name))
+                .unwrap_or_else(|e| panic!("link {name:?} beside the broken copy: {e}"));
+        }
+    }
     let path = dir.path().join(file);
     fs::write(&path, original.replacen(from, to, 1)).expect("write the broken copy");
     BrokenCopy { path, _dir: dir }

@@ -275,3 +275,23 @@ fn compose_schema_check_fails_on_a_broken_file() {
         "{verdict:?}"
     );
 }
+
+/// Envoy finds its certificates in tls/ under its working directory (envoy.yaml): without the
+/// `tls` volume there, it could not start.
+#[test]
+fn compose_check_fails_when_envoy_has_no_certificates() {
+    let verdict = testkit::static_check::run_on_broken_copy(
+        "validate_compose.py",
+        "docker-compose.yml",
+        "    working_dir: /var/lib/sensorpipe\n",
+        "    working_dir: /etc/envoy\n",
+    );
+    assert_eq!(verdict.exit_code, Some(1), "{verdict:?}");
+    assert!(
+        verdict.stdout.starts_with("INVALID ")
+            && verdict
+                .stdout
+                .contains("nothing is mounted at /etc/envoy/tls"),
+        "{verdict:?}"
+    );
+}
