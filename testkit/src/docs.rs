@@ -79,11 +79,24 @@ pub fn lines(markdown: &str) -> impl Iterator<Item = Line<'_>> {
     })
 }
 
+/// The local CA the documented examples trust (`scripts/dev up` serves ingest and admin with its
+/// certificates); a test replaces it by its own CA's file.
+pub const LOCAL_CA: &str = ".stack/tls/ca.pem";
+
 /// An example's command as `sh -c` runs it against a test server: the documented address
-/// (`readme_addr`) replaced by the server's, and a leading `grpcurl` by the one the tests found
+/// (`readme_addr`) replaced by the server's, the local CA by `ca_file` (the test CA that signed
+/// the server's certificate), and a leading `grpcurl` by the one the tests found
 /// ([`grpcurl`](crate::tools::grpcurl)).
-pub fn local_command(command: &str, readme_addr: &str, addr: SocketAddr, grpcurl: &Path) -> String {
-    let text = command.replace(readme_addr, &addr.to_string());
+pub fn local_command(
+    command: &str,
+    readme_addr: &str,
+    addr: SocketAddr,
+    ca_file: &Path,
+    grpcurl: &Path,
+) -> String {
+    let text = command
+        .replace(readme_addr, &addr.to_string())
+        .replace(LOCAL_CA, &ca_file.to_string_lossy());
     match text.strip_prefix("grpcurl ") {
         Some(args) => format!("{} {args}", quote(&grpcurl.to_string_lossy())),
         None => text,

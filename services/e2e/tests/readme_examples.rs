@@ -8,7 +8,8 @@
 //! what the seeded rows say it must be (the same rows, filters, order and pages), errors with the
 //! field they must name; watches get rows saved while they run (or, resumed from `$CURSOR`,
 //! exactly the rows saved after it). `$TOKEN` and `$CURSOR` are set to a real page token and
-//! watch cursor, as a reader would. A failure names the file and line of its example.
+//! watch cursor, as a reader would. The admin serves TLS, as `scripts/dev up` runs it, with a test
+//! CA that stands in for `.stack/tls/ca.pem`. A failure names the file and line of its example.
 //!
 //! grpcurl comes from `GRPCURL`, else `$STACK_DIR/go/bin/grpcurl` (`STACK_DIR` defaults to
 //! `<repo>/.stack`), else `PATH`; `scripts/dev setup` installs it.
@@ -35,7 +36,8 @@ use serde_json::Value;
 use support::start_admin;
 use testkit::{
     RunningService,
-    docs::{self, DOCS_DIR, FRONT_PAGE, Place},
+    docs::{self, DOCS_DIR, FRONT_PAGE, LOCAL_CA, Place},
+    tls::TestCa,
     tools::{grpcurl, quote},
 };
 use tokio::{
@@ -295,6 +297,9 @@ fn parse_request(example: &Example, args: &[String]) -> Request {
                 headers.push((name.trim().to_owned(), value.trim().to_owned()));
             }
             "-X" | "--request" => method = args.next().cloned(),
+            "--cacert" | "-cacert" => {
+                args.next();
+            }
             "-m" | "--max-time" | "-max-time" | "-connect-timeout" => {
                 args.next();
             }
@@ -335,7 +340,9 @@ fn parse_request(example: &Example, args: &[String]) -> Request {
     let url = positional
         .first()
         .unwrap_or_else(|| panic!("{example}: no URL"));
-    let url = url.strip_prefix("http://").unwrap_or(url);
+    let url = url
+        .strip_prefix("https://")
+        .unwrap_or_else(|| panic!("{example}: the URL is not https://{README_ADDR}"));
     let rest = url
         .strip_prefix(README_ADDR)
         .unwrap_or_else(|| panic!("{example}: the URL is not on {README_ADDR}"));
@@ -589,6 +596,8 @@ fn assert_sensors_page(example: &Example, page: &Value, page_size: usize, rows: 
 
 struct Runner {
     admin: RunningService<admin::Application>,
+    /// The CA of admin's certificate, standing in for the documents' `.stack/tls/ca.pem`.
+    ca: TestCa,
     /// `$READ_TOKEN`: a read token, as `scripts/dev up` tells a reader to set it.
     read_token: String,
     table: Table,
@@ -604,6 +613,7 @@ impl Runner {
             text,
             README_ADDR,
             self.admin.addr,
+            &self.ca.ca_file,
             &self.grpcurl,
         ));
         command
@@ -826,7 +836,7 @@ impl Runner {
                 object.remove("pageToken");
                 (
                     format!(
-                        "grpcurl -plaintext -H \"authorization: Bearer $READ_TOKEN\" -d {} {addr} {method}",
+                        "grpcurl -cacert {LOCAL_CA} -H \"authorization: Bearer $READ_TOKEN\" -d {} {addr} {method}",
                         quote(&data.to_string())
                     ),
                     "nextPageToken",
@@ -841,8 +851,8 @@ impl Runner {
                     .collect();
                 (
                     format!(
-                        "curl -s -H \"authorization: Bearer $READ_TOKEN\" {}",
-                        quote(&format!("{addr}{}?{}", http.path, query.join("&")))
+                        "curl -s --cacert {LOCAL_CA} -H \"authorization: Bearer $READ_TOKEN\" {}",
+                        quote(&format!("https://{addr}{}?{}", http.path, query.join("&")))
                     ),
                     "next_page_token",
                 )
@@ -864,9 +874,12 @@ impl Runner {
     /// A watch cursor, as a reader gets one: the `cursor` of a row a watch received. Then a row of
     /// every sensor is saved after it, so resuming from it has something to show.
     async fn take_cursor(&mut self) {
-        let mut client = AdminServiceClient::connect(self.admin.url(""))
+        let channel = self
+            .ca
+            .channel(self.admin.addr, None)
             .await
             .expect("connect to admin");
+        let mut client = AdminServiceClient::new(channel);
         let mut request = tonic::Request::new(WatchMeasurementsRequest::default());
         let authorization = testkit::auth::bearer(&self.read_token).parse().unwrap();
         request
@@ -1185,10 +1198,12 @@ async fn every_admin_example_in_the_docs_does_what_it_says() {
     let database_url = testkit::fresh_database("readme").await;
     let mut table = Table::new(&database_url).await;
     table.seed().await;
-    // Auth on, and the origin of the CORS example allowed, as the docs say.
+    // Auth on, TLS, and the origin of the CORS example allowed, as the docs say.
     let tokens = testkit::TestTokens::new();
     let read_token = tokens.create("docs-reader", &["read"]);
+    let ca = TestCa::new("docs-admin");
     let mut args = tokens.args().to_vec();
+    args.extend(ca.server_args());
     args.extend([
         "--cors-allowed-origins".into(),
         "http://localhost:3000".into(),
@@ -1197,6 +1212,7 @@ async fn every_admin_example_in_the_docs_does_what_it_says() {
     let admin = start_admin(&database_url, &args).await;
     let mut runner = Runner {
         admin,
+        ca,
         read_token,
         table,
         grpcurl,

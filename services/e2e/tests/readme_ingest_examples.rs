@@ -43,9 +43,6 @@ use testkit::{
 
 /// The ingest address the documented examples use; replaced by the test ingest's.
 const README_ADDR: &str = "127.0.0.1:50051";
-/// The local CA the documented examples trust (`scripts/dev up` serves ingest with its
-/// certificate); replaced by the test CA's file.
-const README_CA: &str = ".stack/tls/ca.pem";
 /// The document whose `SECTION` holds the ingest examples; every example there is run.
 const API_DOC: &str = "docs/api.md";
 const SECTION: &str = "## Sending readings";
@@ -617,8 +614,13 @@ struct Ingest<'a> {
 /// `$WRITE_TOKEN` is a write token, as `scripts/dev up` tells a reader to set it, and the local CA
 /// is the test's.
 async fn run_shell(example: &Example, ingest: &Ingest<'_>, grpcurl: &Path) -> String {
-    let text = docs::local_command(&example.command, README_ADDR, ingest.addr, grpcurl)
-        .replace(README_CA, &ingest.ca.ca_file.to_string_lossy());
+    let text = docs::local_command(
+        &example.command,
+        README_ADDR,
+        ingest.addr,
+        &ingest.ca.ca_file,
+        grpcurl,
+    );
     let mut command = docs::sh(&text);
     command.env("WRITE_TOKEN", ingest.write_token);
     docs::stdout(docs::output(command, example).await, example)
