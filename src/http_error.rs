@@ -4,7 +4,7 @@
 
 use axum::{
     Json,
-    http::StatusCode,
+    http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
@@ -51,6 +51,29 @@ pub fn error_response(code: Code, field: Option<String>, message: String) -> Res
         Json(ErrorBody::new(code, field, message)),
     )
         .into_response()
+}
+
+/// The refusal of a request to `endpoint` (`POST /measurements`) whose body is not declared
+/// `application/json`: 415 naming `content-type`; `None` for JSON. Every endpoint that changes
+/// state takes only JSON: a browser sends a `text/plain` or form POST to any origin without asking
+/// first (no CORS preflight), so taking those would let any web page open on a machine that
+/// reaches the service change its state.
+pub fn refuse_unless_json(headers: &HeaderMap, endpoint: &str) -> Option<Response> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+    if json {
+        return None;
+    }
+    let mut response = error_response(
+        Code::InvalidArgument,
+        Some("content-type".into()),
+        format!("{endpoint} takes only `content-type: application/json`"),
+    );
+    *response.status_mut() = StatusCode::UNSUPPORTED_MEDIA_TYPE;
+    Some(response)
 }
 
 /// The HTTP status of a gRPC code, as `google.rpc.Code` documents it (and gRPC-HTTP gateways

@@ -23,6 +23,8 @@ use super::scope::{Scope, Scopes};
 const PREFIX: &str = "sp_";
 const ID_BYTES: usize = 6;
 const SECRET_BYTES: usize = 32;
+/// Names go to logs and listings: short, printable.
+const MAX_NAME_CHARS: usize = 100;
 
 /// Why the tokens file cannot be used. Messages name the file, never a secret or a hash.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +45,10 @@ pub enum FileError {
     NotFound(String),
     #[error("a token named `{0}` exists already: revoke it or pick another name")]
     NameTaken(String),
+    #[error(
+        "a token's name must be 1 to {MAX_NAME_CHARS} characters, none of them control characters"
+    )]
+    InvalidName,
     #[error("cannot make a random secret: {0}")]
     Random(String),
 }
@@ -138,8 +144,37 @@ impl TokenFile {
         fs::rename(&temp, path).map_err(write_error)
     }
 
+    /// Runs `change` on the file at `path` (empty if there is none yet) and saves the result,
+    /// all under an exclusive lock on `<path>.lock`: the `tokens` command and admin's token API
+    /// may change the file at the same time, and neither may lose the other's change. Nothing is
+    /// saved when `change` fails.
+    pub fn update<T>(
+        path: &Path,
+        change: impl FnOnce(&mut Self) -> Result<T, FileError>,
+    ) -> Result<T, FileError> {
+        let lock_path = path.with_extension("lock");
+        let lock_error = |source| FileError::Write {
+            path: lock_path.clone(),
+            source,
+        };
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let lock = options.open(&lock_path).map_err(lock_error)?;
+        lock.lock().map_err(lock_error)?;
+        let mut file = Self::load_or_empty(path)?;
+        let result = change(&mut file)?;
+        file.save(path)?;
+        Ok(result)
+    }
+
     /// Adds a token and returns its secret: the only time it exists outside the caller's hands.
     pub fn create(&mut self, name: &str, scopes: Vec<Scope>) -> Result<(Entry, String), FileError> {
+        let chars = name.chars().count();
+        if chars == 0 || chars > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+            return Err(FileError::InvalidName);
+        }
         if self.live().any(|entry| entry.name == name) {
             return Err(FileError::NameTaken(name.into()));
         }
@@ -245,6 +280,49 @@ mod tests {
             !stored.contains(secret),
             "the file must not hold the secret"
         );
+    }
+
+    #[test]
+    fn a_name_is_short_and_printable() {
+        let mut file = TokenFile::default();
+        for bad in ["", "line\nbreak", &"x".repeat(MAX_NAME_CHARS + 1)] {
+            assert!(
+                matches!(
+                    file.create(bad, vec![Scope::Read]),
+                    Err(FileError::InvalidName)
+                ),
+                "{bad:?}"
+            );
+        }
+        assert!(file.tokens.is_empty());
+        file.create(&"x".repeat(MAX_NAME_CHARS), vec![Scope::Read])
+            .unwrap();
+    }
+
+    /// The `tokens` command and admin's API may change the file at once: with the lock, every
+    /// change lands (without it, one writer's load-modify-save would drop another's token).
+    #[test]
+    fn concurrent_updates_all_land() {
+        let dir = std::env::temp_dir().join(format!("sensorpipe-tokens-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("tokens.json");
+        let writers: Vec<_> = (0..8)
+            .map(|i| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    for j in 0..10 {
+                        let name = format!("t{i}-{j}");
+                        TokenFile::update(&path, |file| file.create(&name, vec![Scope::Read]))
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        assert_eq!(TokenFile::load(&path).unwrap().live().count(), 80);
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

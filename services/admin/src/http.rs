@@ -148,7 +148,7 @@ pub fn is_grpc(request: &Request) -> bool {
 pub fn not_found(path: &str) -> Response {
     let message = format!(
         "no resource at {path}: GET / (the dashboard), /measurements, /sensors, \
-         /measurements/watch or /metrics"
+         /measurements/watch, /metrics, or /tokens (admin scope)"
     );
     error_response(Code::NotFound, None, message)
 }

@@ -24,6 +24,7 @@ mod query;
 mod service;
 pub mod store;
 mod token;
+mod tokens_api;
 mod watch;
 
 use std::time::Duration;
@@ -87,9 +88,10 @@ impl Service for Application {
         // gRPC-Web only on the gRPC routes: as a server-wide layer it would answer every other
         // HTTP/1.1 request (the JSON routes) with 400. It goes outside the guard, which then sees
         // plain gRPC and answers refusals that tonic-web translates.
+        let http = http::router(admin).merge(tokens_api::router(config.auth.auth_tokens_file));
         let router = guard::protect(grpc, auth.clone(), policy)
             .route_layer(tonic_web::GrpcWebLayer::new())
-            .merge(guard::protect(http::router(admin), auth, policy))
+            .merge(guard::protect(http, auth, policy))
             .merge(sensorpipe::metrics::router())
             .fallback_service(dashboard::fallback(&config.web_dir))
             .layer(cors);
@@ -129,11 +131,13 @@ impl Service for Application {
     }
 }
 
-/// Reading needs the `read` scope; health, reflection, `/metrics` and the dashboard's files
-/// (merged outside the guard) are open.
+/// Reading needs the `read` scope, managing tokens (`/tokens`) the `admin` scope; health,
+/// reflection, `/metrics` and the dashboard's files (merged outside the guard) are open.
 fn policy(_: &Method, path: &str) -> Access {
     if guard::is_open_grpc(path) {
         Access::Open
+    } else if path == "/tokens" || path.starts_with("/tokens/") {
+        Access::Needs(Need::Admin)
     } else {
         Access::Needs(Need::Read)
     }

@@ -1,16 +1,21 @@
 //! Who may call what, over every protocol, with auth on: ingest and admin from one tokens file, and
 //! every endpoint called by every kind of caller (no token, a wrong one, a revoked one, the wrong
-//! scope, the right scope). Open by design: health (load balancers probe without credentials),
+//! scope, the right scope), and the token administration API an `admin` token opens. Open by design: health (load balancers probe without credentials),
 //! reflection (it describes only the public contract), `/metrics` (counters, no readings, and
 //! the place that shows when auth is off) and the dashboard's static files (they hold no data).
 
 mod support;
 
-use std::{fmt, time::Duration};
+use std::{
+    fmt,
+    sync::atomic::{AtomicUsize, Ordering},
+    time::Duration,
+};
 
 use prost::Message;
 use prost_types::Timestamp;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use sensorpipe::auth::Need;
 use sensorpipe::proto::v1::{
     ListMeasurementsRequest, ListMeasurementsResponse, ListSensorsRequest, Reading, ReadingBatch,
     RejectReason, WatchMeasurementsRequest, admin_service_client::AdminServiceClient,
@@ -50,7 +55,7 @@ impl From<Result<(), tonic::Status>> for Outcome {
 
 fn http_outcome(response: &reqwest::Response) -> Outcome {
     match response.status().as_u16() {
-        200 => Outcome::Ok,
+        200 | 201 => Outcome::Ok,
         401 => {
             let challenge = response.headers().get(WWW_AUTHENTICATE);
             match challenge.and_then(|v| v.to_str().ok()) {
@@ -69,7 +74,8 @@ enum Caller {
     NoToken,
     WrongToken,
     RevokedToken,
-    /// A token of the service's other scope, and one with only `admin`: neither may.
+    /// A token of another scope, and one with only `admin`: neither may, except `admin` on the
+    /// token administration endpoints.
     WrongScope,
     AdminOnly,
     RightScope,
@@ -103,13 +109,16 @@ enum Endpoint {
     AdminHttpList,
     AdminHttpSensors,
     AdminSse,
+    /// `GET /tokens` and `POST /tokens`: the `admin` scope.
+    TokensList,
+    TokensCreate,
     Health(Service),
     Reflection(Service),
     Metrics(Service),
     Dashboard,
 }
 
-const ENDPOINTS: [Endpoint; 20] = [
+const ENDPOINTS: [Endpoint; 22] = [
     Endpoint::IngestStream,
     Endpoint::IngestUnary,
     Endpoint::IngestHttpPost,
@@ -120,6 +129,8 @@ const ENDPOINTS: [Endpoint; 20] = [
     Endpoint::AdminHttpList,
     Endpoint::AdminHttpSensors,
     Endpoint::AdminSse,
+    Endpoint::TokensList,
+    Endpoint::TokensCreate,
     Endpoint::Health(Service::Ingest),
     Endpoint::Health(Service::Admin),
     Endpoint::Reflection(Service::Ingest),
@@ -134,11 +145,11 @@ const ENDPOINTS: [Endpoint; 20] = [
 ];
 
 impl Endpoint {
-    /// The service whose scope it needs, or `None` when open.
-    fn needs(self) -> Option<Service> {
+    /// The scope it needs, or `None` when open.
+    fn needs(self) -> Option<Need> {
         match self {
             Endpoint::IngestStream | Endpoint::IngestUnary | Endpoint::IngestHttpPost => {
-                Some(Service::Ingest)
+                Some(Need::Write)
             }
             Endpoint::AdminList
             | Endpoint::AdminSensors
@@ -146,18 +157,20 @@ impl Endpoint {
             | Endpoint::AdminGrpcWebList
             | Endpoint::AdminHttpList
             | Endpoint::AdminHttpSensors
-            | Endpoint::AdminSse => Some(Service::Admin),
+            | Endpoint::AdminSse => Some(Need::Read),
+            Endpoint::TokensList | Endpoint::TokensCreate => Some(Need::Admin),
             Endpoint::Health(_) | Endpoint::Reflection(_) | Endpoint::Metrics(_) => None,
             Endpoint::Dashboard => None,
         }
     }
 
     fn expected(self, caller: Caller) -> Outcome {
-        if self.needs().is_none() {
+        let Some(need) = self.needs() else {
             return Outcome::Ok;
-        }
+        };
         match caller {
             Caller::NoToken | Caller::WrongToken | Caller::RevokedToken => Outcome::Unauthenticated,
+            Caller::AdminOnly if need == Need::Admin => Outcome::Ok,
             Caller::WrongScope | Caller::AdminOnly => Outcome::PermissionDenied,
             Caller::RightScope => Outcome::Ok,
         }
@@ -181,11 +194,12 @@ struct Tokens {
 }
 
 impl Setup {
-    /// The token a caller sends to an endpoint of `service`, if any.
-    fn token(&self, caller: Caller, service: Option<Service>) -> Option<&str> {
+    /// The token a caller sends to an endpoint needing `need`, if any.
+    fn token(&self, caller: Caller, need: Option<Need>) -> Option<&str> {
         let tokens = &self.tokens;
-        let (right, wrong_scope) = match service {
-            Some(Service::Admin) => (&tokens.reader, &tokens.writer),
+        let (right, wrong_scope) = match need {
+            Some(Need::Read) => (&tokens.reader, &tokens.writer),
+            Some(Need::Admin) => (&tokens.admin, &tokens.reader),
             _ => (&tokens.writer, &tokens.reader),
         };
         match caller {
@@ -271,6 +285,21 @@ impl Setup {
             }
             Endpoint::AdminSse => {
                 let request = self.http.get(format!("{}/measurements/watch", self.admin));
+                self.send(request, token).await
+            }
+            Endpoint::TokensList => {
+                let request = self.http.get(format!("{}/tokens", self.admin));
+                self.send(request, token).await
+            }
+            Endpoint::TokensCreate => {
+                // Each call that gets through makes a token: a name of its own each time.
+                static CREATED: AtomicUsize = AtomicUsize::new(0);
+                let name = format!("table-{}", CREATED.fetch_add(1, Ordering::Relaxed));
+                let request = self
+                    .http
+                    .post(format!("{}/tokens", self.admin))
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(serde_json::json!({ "name": name, "scopes": ["read"] }).to_string());
                 self.send(request, token).await
             }
             Endpoint::Health(service) => {
@@ -775,4 +804,176 @@ async fn with_auth_on_only_configured_origins_may_call_from_a_browser() {
     );
     admin.stop().await;
     open.stop().await;
+}
+
+/// An `admin` token manages tokens over HTTP: it creates a device token (the secret answered
+/// once, never listed), which ingest then takes for its own sensors only; it lists tokens without
+/// secrets or hashes; it revokes the device token, which ingest then refuses, all without a
+/// restart. Bad requests are refused naming their field, a non-JSON body with 415.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_token_manages_tokens_through_the_api() {
+    let tokens = TestTokens::new();
+    let (setup, services) = setup(&tokens, "50ms").await;
+    let admin_token = &setup.tokens.admin;
+    eventually("the admin token is loaded", || async {
+        setup.call(Endpoint::TokensList, Some(admin_token)).await == Outcome::Ok
+    })
+    .await;
+    let tokens_url = format!("{}/tokens", setup.admin);
+    let post = |body: &str, content_type: &str| {
+        setup
+            .http
+            .post(&tokens_url)
+            .header(AUTHORIZATION, bearer(admin_token))
+            .header(CONTENT_TYPE, content_type)
+            .body(body.to_owned())
+            .send()
+    };
+
+    let answer = post(
+        r#"{"name": "kitchen", "scopes": ["write:kitchen-"]}"#,
+        "application/json",
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer.status(), 201);
+    let created = json_of(answer).await;
+    let device = created["token"].as_str().expect("the secret").to_owned();
+    assert_eq!(created["name"], "kitchen", "{created}");
+    assert_eq!(created["scopes"], serde_json::json!(["write:kitchen-"]));
+    let id = created["id"].as_str().expect("an id").to_owned();
+    assert!(device.starts_with(&format!("sp_{id}_")), "{created}");
+
+    let write = |sensor: &'static str, token: String| {
+        let setup = &setup;
+        async move {
+            let mut client = IngestServiceClient::new(channel(&setup.ingest).await);
+            let batch = ReadingBatch {
+                sequence: 1,
+                readings: vec![reading(sensor)],
+            };
+            client.send_readings(authorized(batch, Some(&token))).await
+        }
+    };
+    eventually("ingest takes the new device token", || async {
+        write("kitchen-1", device.clone()).await.is_ok()
+    })
+    .await;
+    let ack = write("kitchen-1", device.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ack.accepted, 1);
+    let ack = write("garage-1", device.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ack.accepted, 0, "outside the token's prefix");
+    assert_eq!(
+        ack.rejects[0].reason(),
+        RejectReason::SensorNotPermitted,
+        "{ack:?}"
+    );
+
+    let listed = setup
+        .http
+        .get(&tokens_url)
+        .header(AUTHORIZATION, bearer(admin_token))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let list: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    let names: Vec<&str> = list["tokens"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|token| token["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"kitchen") && names.contains(&"operator"),
+        "{listed}"
+    );
+    assert!(
+        !listed.contains(&device) && !listed.contains("sha256"),
+        "{listed}"
+    );
+    let secret = device.rsplit('_').next().unwrap();
+    assert!(!listed.contains(secret), "{listed}");
+
+    // Refusals, each naming what is wrong; none makes a token.
+    let refusals = [
+        (
+            r#"{"name": "kitchen", "scopes": ["read"]}"#,
+            "application/json",
+            409,
+            "name",
+        ),
+        (
+            r#"{"name": "x", "scopes": ["rule"]}"#,
+            "application/json",
+            400,
+            "scopes[0]",
+        ),
+        (
+            r#"{"name": "x", "scopes": []}"#,
+            "application/json",
+            400,
+            "scopes",
+        ),
+        (r#"{"scopes": ["read"]}"#, "application/json", 400, "name"),
+        (
+            r#"{"name": "", "scopes": ["read"]}"#,
+            "application/json",
+            400,
+            "name",
+        ),
+        (
+            r#"{"name": "x", "scopes": ["read"]}"#,
+            "text/plain",
+            415,
+            "content-type",
+        ),
+    ];
+    for (body, content_type, status, field) in refusals {
+        let answer = post(body, content_type).await.unwrap();
+        assert_eq!(answer.status(), status, "{body} as {content_type}");
+        let error = json_of(answer).await;
+        assert_eq!(error["error"]["field"], field, "{body}: {error}");
+    }
+
+    let revoke = |id: String| {
+        setup
+            .http
+            .delete(format!("{tokens_url}/{id}"))
+            .header(AUTHORIZATION, bearer(admin_token))
+            .send()
+    };
+    let answer = revoke(id.clone()).await.unwrap();
+    assert_eq!(answer.status(), 200);
+    let revoked = json_of(answer).await;
+    assert!(revoked["revoked_at"].is_string(), "{revoked}");
+    eventually("ingest refuses the revoked device token", || async {
+        write("kitchen-1", device.clone())
+            .await
+            .is_err_and(|status| status.code() == Code::Unauthenticated)
+    })
+    .await;
+    let answer = revoke(id).await.unwrap();
+    assert_eq!(answer.status(), 404, "revoked already");
+    assert_eq!(json_of(answer).await["error"]["field"], "id");
+
+    // A reader may not manage tokens.
+    let answer = setup
+        .http
+        .delete(format!("{tokens_url}/{}", "0123456789ab"))
+        .header(AUTHORIZATION, bearer(&setup.tokens.reader))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 403);
+    services.ingest.stop().await;
+    services.admin.stop().await;
 }

@@ -13,14 +13,14 @@ use axum::{
     Extension, Json, Router,
     body::Bytes,
     extract::State,
-    http::{HeaderMap, StatusCode, header},
+    http::HeaderMap,
     response::{IntoResponse, Response},
     routing::post,
 };
 use chrono::{DateTime, Utc};
 use sensorpipe::{
     auth::Principal,
-    http_error::{ErrorDetail, error_response, http_status},
+    http_error::{ErrorDetail, error_response, http_status, refuse_unless_json},
     proto::v1::{Reading, ReadingReject},
 };
 use serde::{Deserialize, Serialize};
@@ -114,14 +114,8 @@ async fn post_measurements(
     let Some(Extension(caller)) = caller else {
         return error_response(Code::Internal, None, "the call passed no auth check".into());
     };
-    if !is_json(&headers) {
-        let mut response = error_response(
-            Code::InvalidArgument,
-            Some("content-type".into()),
-            "POST /measurements takes only `content-type: application/json`".into(),
-        );
-        *response.status_mut() = StatusCode::UNSUPPORTED_MEDIA_TYPE;
-        return response;
+    if let Some(refused) = refuse_unless_json(&headers, "POST /measurements") {
+        return refused;
     }
     let readings = match parse(&body) {
         Ok(readings) => readings,
@@ -153,17 +147,6 @@ async fn post_measurements(
         .into_response(),
         Err(error) => error.into_response(),
     }
-}
-
-/// Only `application/json`. A browser sends a `text/plain` or form POST to any origin without
-/// asking first (no CORS preflight), so taking those would let any web page open on a machine
-/// that reaches ingest write readings.
-fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
 }
 
 /// One object or a list of them. Errors name the field, e.g. `[2].celsius`.

@@ -70,16 +70,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             name,
             scopes,
             output,
-        } => {
-            let mut file = TokenFile::load_or_empty(path)?;
-            issue(&mut file, path, &name, scopes, output.as_deref())?;
-        }
+        } => issue(path, &name, scopes, output.as_deref(), false)?,
         Command::Ensure {
             name,
             scopes,
             output,
         } => {
-            let mut file = TokenFile::load_or_empty(path)?;
+            let file = TokenFile::load_or_empty(path)?;
             let kept = read_secret_file(&output, "token")
                 .ok()
                 .is_some_and(|token| {
@@ -94,19 +91,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 );
                 return Ok(());
             }
-            if file.revoke(&name).is_ok() {
-                eprintln!(
-                    "revoked the old token `{name}`: its secret was not in {}",
-                    output.display()
-                );
-            }
             let _ = fs::remove_file(&output);
-            issue(&mut file, path, &name, scopes, Some(&output))?;
+            issue(path, &name, scopes, Some(&output), true)?;
         }
         Command::Revoke { token } => {
-            let mut file = TokenFile::load(path)?;
-            let entry = file.revoke(&token)?;
-            file.save(path)?;
+            let entry = TokenFile::update(path, |file| file.revoke(&token))?;
             eprintln!("revoked token {} `{}`", entry.id, entry.name);
         }
         Command::List => {
@@ -131,19 +120,24 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Adds a token to `file`, saved at `path`. Its secret goes to a new owner-only file at `output`,
-/// or alone to stdout: the only time it exists outside the caller's hands. The output file is
-/// created before the token is saved, so a clash there makes nothing.
+/// Adds a token to the tokens file at `path` (first revoking a live one of the same name when
+/// `replace`). Its secret goes to a new owner-only file at `output`, or alone to stdout: the only
+/// time it exists outside the caller's hands. The output file is created before the token is
+/// saved, so a clash there makes nothing.
 fn issue(
-    file: &mut TokenFile,
     path: &Path,
     name: &str,
     scopes: Vec<Scope>,
     output: Option<&Path>,
+    replace: bool,
 ) -> anyhow::Result<()> {
-    let (entry, token) = file.create(name, scopes)?;
     let secret_file = output.map(new_secret_file).transpose()?;
-    file.save(path)?;
+    let (entry, token) = TokenFile::update(path, |file| {
+        if replace && file.revoke(name).is_ok() {
+            eprintln!("revoked the old token `{name}`: its secret was not at hand");
+        }
+        file.create(name, scopes)
+    })?;
     eprintln!(
         "created token {} `{}` with scopes {} in {}",
         entry.id,
