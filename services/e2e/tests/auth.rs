@@ -332,6 +332,12 @@ impl Setup {
         }
     }
 
+    /// The body of a GET of `url` with `token`, whatever its status.
+    async fn get_text(&self, url: &str, token: &str) -> String {
+        let request = self.http.get(url).header(AUTHORIZATION, bearer(token));
+        request.send().await.unwrap().text().await.unwrap()
+    }
+
     async fn send(&self, request: reqwest::RequestBuilder, token: Option<&str>) -> Outcome {
         let request = match token {
             Some(token) => request.header(AUTHORIZATION, bearer(token)),
@@ -550,15 +556,11 @@ async fn every_endpoint_answers_every_kind_of_caller_as_documented() {
 
     // No answer repeats a token, right or wrong.
     let body = setup
-        .http
-        .get(format!("{}/measurements", setup.admin))
-        .header(AUTHORIZATION, bearer(&setup.tokens.writer))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .get_text(
+            &format!("{}/measurements", setup.admin),
+            &setup.tokens.writer,
+        )
+        .await;
     assert!(body.contains("lacks the `read` scope"), "{body}");
     assert!(!body.contains(&setup.tokens.writer), "{body}");
     let metrics = testkit::fetch_metrics(&setup.admin).await;
@@ -875,16 +877,7 @@ async fn an_admin_token_manages_tokens_through_the_api() {
         "{ack:?}"
     );
 
-    let listed = setup
-        .http
-        .get(&tokens_url)
-        .header(AUTHORIZATION, bearer(admin_token))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let listed = setup.get_text(&tokens_url, admin_token).await;
     let list: serde_json::Value = serde_json::from_str(&listed).unwrap();
     let names: Vec<&str> = list["tokens"]
         .as_array()
