@@ -22,7 +22,8 @@ pub fn measurement(sensor: &str, second: i64, celsius: f64) -> NewMeasurement {
 
 /// Inserts `rows` in one statement; the number inserted, or why the database refused them.
 /// In the same transaction it recounts the summaries of their sensors (`ListSensors` reads
-/// them), as every writer of `measurements` but the saver must: see docs/design.md, "Saver".
+/// them), as every writer of `measurements` but the saver must: see docs/design.md,
+/// "How a reading is stored".
 pub async fn insert(
     connection: &mut AsyncPgConnection,
     rows: &[NewMeasurement],
