@@ -11,6 +11,7 @@
 //! - `store`: a batch's dead letters and rows, retried with backoff while PostgreSQL fails.
 //! - `writer`: a binary `COPY` per part of a batch, `INSERT ... ON CONFLICT DO NOTHING` when
 //!   a row is stored already, and finding bad rows.
+//! - `summary`: `sensor_summaries`, added to from the rows each write inserted, in its transaction.
 //! - `dead_letters`: the dead-letter topic with its headers.
 //! - `commit`: offsets of stored batches only, and the final synchronous commit.
 //! - `rebalance`: records of revoked partitions leave the batch uncommitted.
@@ -31,6 +32,7 @@ mod readiness;
 mod rebalance;
 mod store;
 mod subscription;
+mod summary;
 mod writer;
 
 use sensorpipe::{

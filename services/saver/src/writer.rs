@@ -7,8 +7,8 @@
 //! executor's per-row work, and the speculative insertion `ON CONFLICT` needs (a probe of the
 //! primary key before the insert and a confirmation after). It cannot skip a stored row: it fails
 //! on the first one with a unique violation and inserts nothing, so the part is written again by
-//! the idempotent insert. Either statement is atomic, and the `sensor_summaries` trigger counts
-//! exactly the rows it inserted.
+//! the idempotent insert. Either statement runs in a transaction that also adds exactly the rows
+//! it inserted to `sensor_summaries` (see `summary`).
 //!
 //! The connections are tokio-postgres clients, not diesel's: diesel-async has no `COPY`.
 
@@ -22,6 +22,7 @@ use tokio_postgres::{
 use crate::{
     error::{DatabaseError, Error, Reject},
     metrics,
+    summary::{self, Summary},
 };
 
 const COPY: &str = "COPY measurements (sensor_id, measured_at, celsius, ingested_at) \
@@ -37,7 +38,8 @@ const COPY_TYPES: [Type; 4] = [
 /// (PostgreSQL allows 65,535 per statement), and one short statement for the server to parse.
 const INSERT: &str = "INSERT INTO measurements (sensor_id, measured_at, celsius, ingested_at) \
      SELECT * FROM unnest($1::varchar[], $2::timestamptz[], $3::float8[], $4::timestamptz[]) \
-     ON CONFLICT (sensor_id, measured_at) DO NOTHING";
+     ON CONFLICT (sensor_id, measured_at) DO NOTHING \
+     RETURNING sensor_id, measured_at, celsius, ingested_at";
 
 /// What became of a batch.
 #[derive(Debug, Default)]
@@ -114,6 +116,7 @@ struct Connection {
     client: Client,
     copy: Statement,
     insert: Statement,
+    add_to_summary: Statement,
 }
 
 impl Writer {
@@ -169,10 +172,11 @@ impl Writer {
         Ok(stored)
     }
 
-    /// All of `rows` in one `COPY`, or none of them.
+    /// All of `rows` in one `COPY` and in their sensors' summaries, or none of them.
     async fn copy(&mut self, rows: &[NewMeasurement]) -> Result<(), DatabaseError> {
         let connection = self.connection().await?;
-        let sink = connection.client.copy_in(&connection.copy).await?;
+        let transaction = connection.client.transaction().await?;
+        let sink = transaction.copy_in(&connection.copy).await?;
         let mut writer = pin!(BinaryCopyInWriter::new(sink, &COPY_TYPES));
         for row in rows {
             writer
@@ -186,12 +190,26 @@ impl Writer {
                 .await?;
         }
         writer.finish().await?;
+        let mut summary = Summary::default();
+        for row in rows {
+            summary.add(
+                &row.sensor_id,
+                row.measured_at,
+                row.celsius,
+                row.ingested_at,
+            );
+        }
+        summary
+            .store(&transaction, &connection.add_to_summary)
+            .await?;
+        transaction.commit().await?;
         Ok(())
     }
 
-    /// The rows not stored yet; how many that was.
+    /// The rows not stored yet, and them in their sensors' summaries; how many that was.
     async fn insert(&mut self, rows: &[NewMeasurement]) -> Result<usize, DatabaseError> {
         let connection = self.connection().await?;
+        let transaction = connection.client.transaction().await?;
         let mut ids = Vec::with_capacity(rows.len());
         let mut measured = Vec::with_capacity(rows.len());
         let mut celsius = Vec::with_capacity(rows.len());
@@ -202,11 +220,18 @@ impl Writer {
             celsius.push(row.celsius);
             ingested.push(row.ingested_at);
         }
-        let inserted = connection
-            .client
-            .execute(&connection.insert, &[&ids, &measured, &celsius, &ingested])
+        let inserted = transaction
+            .query(&connection.insert, &[&ids, &measured, &celsius, &ingested])
             .await?;
-        Ok(inserted as usize)
+        let mut summary = Summary::default();
+        for row in &inserted {
+            summary.add(row.get(0), row.get(1), row.get(2), row.get(3));
+        }
+        summary
+            .store(&transaction, &connection.add_to_summary)
+            .await?;
+        transaction.commit().await?;
+        Ok(inserted.len())
     }
 
     async fn connection(&mut self) -> Result<&mut Connection, DatabaseError> {
@@ -231,10 +256,12 @@ impl Writer {
         });
         let copy = client.prepare(COPY).await?;
         let insert = client.prepare(INSERT).await?;
+        let add_to_summary = client.prepare(summary::ADD).await?;
         Ok(Connection {
             client,
             copy,
             insert,
+            add_to_summary,
         })
     }
 

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::sql_query;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use sensorpipe::{
-    db::{self, NewMeasurement, connect, schema::measurements},
+    db::{self, NewMeasurement, connect},
     proto::v1::{self, admin_service_client::AdminServiceClient},
 };
 use serde_json::Value;
@@ -101,12 +101,10 @@ impl TestApp {
         (status, response.json().await.expect("a JSON body"))
     }
 
-    /// Saves rows in one transaction, as one saver batch would.
+    /// Saves rows, up to 10,000 per transaction, as saver batches would (summaries included).
     pub async fn save(&mut self, rows: &[NewMeasurement]) {
         for chunk in rows.chunks(10_000) {
-            diesel::insert_into(measurements::table)
-                .values(chunk)
-                .execute(&mut self.db)
+            testkit::rows::insert(&mut self.db, chunk)
                 .await
                 .expect("rows insert");
         }
