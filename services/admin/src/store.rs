@@ -1,7 +1,8 @@
 //! Every query the admin service runs, each served by an index (see `explain`):
 //! - newest first, all sensors: `measurements_newest (measured_at DESC, sensor_id DESC)`;
 //! - newest first, one sensor: the primary key `(sensor_id, measured_at)`, scanned backwards;
-//! - sensors: `sensor_summaries`' primary key (one row per sensor, kept by a trigger on insert);
+//! - sensors: `sensor_summaries`' primary key (one row per sensor, kept by whoever inserts rows,
+//!   in the same transaction: the saver, or `sensor_summaries_refresh`);
 //! - the watch: `measurements_save_order`, a BRIN index on `save_xid`.
 //!
 //! Keyset conditions are written as `measured_at <= t AND (measured_at < t OR sensor_id < s)`:
@@ -105,10 +106,10 @@ struct Horizon {
 }
 
 /// Sensors in `sensor_id` order after `$1` (NULL: from the first), at most `$2`, from the
-/// summary the insert trigger keeps (migration `sensor_summaries`): a page costs the same at any
-/// table size. `coalesce($1, '')` rather than `$1 IS NULL OR ...`: the generic plan keeps the
-/// condition as an index bound ('' sorts before every sensor id), so a late page does not scan
-/// the earlier ones.
+/// summaries the writers keep (migration `sensor_summaries_by_writers`): a page costs the same
+/// at any table size. `coalesce($1, '')` rather than `$1 IS NULL OR ...`: the generic plan keeps
+/// the condition as an index bound ('' sorts before every sensor id), so a late page does not
+/// scan the earlier ones.
 const LIST_SENSORS: &str = "\
 SELECT sensor_id, measured_at, celsius, ingested_at, saved_at, measurement_count
   FROM sensor_summaries

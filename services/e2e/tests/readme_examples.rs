@@ -158,8 +158,6 @@ impl Table {
 
     /// Saves `rows` in one transaction; returns its batch number.
     async fn save(&mut self, rows: Vec<(String, DateTime<Utc>, f64)>) -> usize {
-        // Here only: its `first` would shadow the slices' everywhere else.
-        use diesel_async::RunQueryDsl;
         let batch = self.batches;
         self.batches += 1;
         let new: Vec<NewMeasurement> = rows
@@ -171,9 +169,7 @@ impl Table {
                 ingested_at: *measured_at + chrono::Duration::milliseconds(200),
             })
             .collect();
-        diesel::insert_into(db::schema::measurements::table)
-            .values(&new)
-            .execute(&mut self.connection)
+        testkit::rows::insert(&mut self.connection, &new)
             .await
             .expect("insert rows");
         self.rows.extend(new.into_iter().map(|n| Row {
