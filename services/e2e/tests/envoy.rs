@@ -161,9 +161,7 @@ fn envoy_itself_rejects_an_unknown_field() {
 async fn a_real_envoy_from_envoy_yaml_forwards_grpc_and_http_to_admin() {
     let database_url = testkit::fresh_database("envoy_proxy").await;
     let ca = TestCa::new("envoy");
-    let admin_tls = ca.server_args();
-    let admin_args: Vec<&str> = admin_tls.iter().map(String::as_str).collect();
-    let admin = support::start_admin(&database_url, &admin_args).await;
+    let admin = start_tls_admin(&database_url, &ca).await;
     let envoy = Envoy::start(admin.addr, &ca).await;
 
     let channel = ca
@@ -220,9 +218,7 @@ async fn envoy_trusts_only_its_ca_both_ways() {
     let ca = TestCa::new("envoy");
     let other = TestCa::new("other");
     // Admin's certificate is signed by `other`, which Envoy does not trust.
-    let admin_tls = other.server_args();
-    let admin_args: Vec<&str> = admin_tls.iter().map(String::as_str).collect();
-    let admin = support::start_admin(&database_url, &admin_args).await;
+    let admin = start_tls_admin(&database_url, &other).await;
     let envoy = Envoy::start(admin.addr, &ca).await;
     let url = format!("{}/sensors", envoy.url());
 
@@ -246,4 +242,14 @@ async fn envoy_trusts_only_its_ca_both_ways() {
     assert_eq!(response.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
     let failed = envoy.stat("cluster.admin_http.ssl.fail_verify_error").await;
     assert!(failed > 0, "Envoy counted no failed verification of admin");
+}
+
+/// Admin on a fresh port serving TLS with `ca`'s server certificate, as Envoy expects it.
+async fn start_tls_admin(
+    database_url: &str,
+    ca: &TestCa,
+) -> testkit::RunningService<admin::Application> {
+    let tls = ca.server_args();
+    let args: Vec<&str> = tls.iter().map(String::as_str).collect();
+    support::start_admin(database_url, &args).await
 }
